@@ -1,0 +1,102 @@
+// The backend interface: the handful of ops a decoder-only transformer needs, and the memory they work in.
+//
+// The forward pass (engine/forward.cpp) is written once against this interface; backends/cpu and backends/cuda
+// implement it, one op per file. Conventions every backend keeps:
+//   * Activations are f32, row-major, one row per token: x[n, dim].
+//   * Weights stay in their stored dtype (bf16, f16 or f32). A matrix is [rows, cols] = [out_features, in_features],
+//     exactly as Hugging Face stores nn.Linear.weight, so y = x · Wᵀ.
+//   * Every pointer handed to an op is backend memory (RAM for the CPU, device memory for CUDA), including the
+//     token ids and positions: the CUDA backend can then record one decode step as a graph and replay it.
+//   * Ops are asynchronous with respect to the host; to_host() waits for everything queued before it.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "model/dtype.h"
+
+namespace fs {
+
+// A weight tensor as the kernels see it: [rows, cols], row-major, in its stored dtype.
+// A vector (a norm weight, a bias) is rows == 1, cols == length.
+struct Weight {
+  const void* data = nullptr;
+  DType dtype = DType::BF16;
+  int64_t rows = 0;
+  int64_t cols = 0;
+  size_t bytes() const { return size_t(rows) * size_t(cols) * dtype_size(dtype); }
+};
+
+// One layer's slice of the KV cache: K and V each [capacity, kv_dim] with kv_dim = n_kv_heads · head_dim,
+// row p holding the key/value of the token at position p. The backend picks the element type.
+struct KvLayer {
+  void* k = nullptr;
+  void* v = nullptr;
+  DType dtype = DType::F32;
+  int capacity = 0;
+  int kv_dim = 0;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // "cpu (2 threads, avx2)", "cuda (NVIDIA H100 80GB HBM3)": printed by bench and run.
+  virtual std::string name() const = 0;
+
+  // ---- memory ----
+  virtual void* alloc(size_t bytes) = 0;
+  virtual void release(void* p) = 0;
+  virtual void to_device(void* dst, const void* host_src, size_t bytes) = 0;
+  virtual void to_host(void* host_dst, const void* src, size_t bytes) = 0;  // waits for queued work
+  // Makes a host weight readable by the kernels. The CPU returns it unchanged (the mmapped bytes are used in
+  // place); CUDA copies it to the GPU once. The result lives as long as the backend.
+  virtual Weight upload(const Weight& host) = 0;
+  // dst ← src, both backend memory. The default bounces through the host; backends override it with a real
+  // device-to-device copy, which `fs bench` times to measure the memory bandwidth it reports against.
+  virtual void copy(void* dst, const void* src, size_t bytes) {
+    std::vector<uint8_t> tmp(bytes);
+    to_host(tmp.data(), src, bytes);
+    to_device(dst, tmp.data(), bytes);
+  }
+  // The KV cache element type this backend stores (f32 on the CPU: it is the oracle).
+  virtual DType kv_dtype() const { return DType::F32; }
+
+  // ---- ops (n = number of tokens in the batch) ----
+  // out[i, :] = table[ids[i], :] widened to f32.                                         table [vocab, dim]
+  virtual void embed(const Weight& table, const int32_t* ids, int n, float* out) = 0;
+  // out[r, :] = x[r, :] / sqrt(mean(x[r, :]²) + eps) · w.                        x, out [rows, dim]; w [1, dim]
+  // (Also the per-head QK-norm: rows = n · heads, dim = head_dim.) out may equal x.
+  virtual void rmsnorm(const float* x, const Weight& w, float eps, int rows, int dim, float* out) = 0;
+  // out[n, w.rows] = x[n, w.cols] · wᵀ (+ bias[1, w.rows] when bias is not null). out never aliases x.
+  // With accumulate the product is added to what out holds: that is the residual connection, x += f(x),
+  // done in the same pass over out instead of a separate add.
+  virtual void matmul(const float* x, int n, const Weight& w, const Weight* bias, float* out, bool accumulate) = 0;
+  // Rotates each head of x[n, n_heads · head_dim] in place by angle pos[i] · inv_freq[j], pairing element j with
+  // j + head_dim/2 (Hugging Face's rotate_half convention). inv_freq [head_dim/2] already holds any llama3 scaling.
+  virtual void rope(float* x, const int32_t* pos, int n, int n_heads, int head_dim, const float* inv_freq) = 0;
+  // Writes k[i, :] and v[i, :] (each [n, kv_dim]) into cache rows pos[i].
+  virtual void kv_store(const float* k, const float* v, const int32_t* pos, int n, const KvLayer& cache) = 0;
+  // Causal GQA attention: query i (q[n, n_heads · head_dim]) attends cache rows 0..pos[i]; query head h reads
+  // kv head h / (n_heads / n_kv_heads); scores scaled by 1/sqrt(head_dim), softmax in f32.   out like q.
+  virtual void attention(const float* q, const KvLayer& cache, const int32_t* pos, int n, int n_heads,
+                         int n_kv_heads, int head_dim, float* out) = 0;
+  // out[i] = silu(gate[i]) · up[i] with silu(x) = x / (1 + e^-x).  count = n · intermediate; out may equal gate.
+  virtual void swiglu(const float* gate, const float* up, size_t count, float* out) = 0;
+  // out[r] = index of the largest x[r, :] (the first one on ties).          x [rows, cols]; out [rows] (int32)
+  virtual void argmax(const float* x, int rows, int cols, int32_t* out) = 0;
+
+  // Runs `step`, a fixed sequence of ops over fixed buffers. A backend may record it the first time it sees `key`
+  // and replay the recording afterwards (CUDA graphs); the CPU simply calls it.
+  virtual void run_recorded(std::string_view key, const std::function<void()>& step) { step(); }
+};
+
+// The backends. make_cpu_backend lives in backends/cpu (threads <= 0: one per core); make_cuda_backend in
+// backends/cuda, built only where nvcc exists. The CLI maps --device to one of them.
+std::unique_ptr<Backend> make_cpu_backend(int threads = 0);
+std::unique_ptr<Backend> make_cuda_backend();
+
+}  // namespace fs
