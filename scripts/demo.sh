@@ -6,6 +6,6 @@ cd "$(dirname "$0")/.."
 scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build --target fs -j"$(nproc)"
-MODEL=models/kjv-qwen3-6m
+MODEL=models/fs-demo-kjv
 if [ $# -eq 0 ]; then set -- -p "And God said" -n 80; fi
 exec build/fs run --model "$MODEL" "$@"

@@ -1,6 +1,7 @@
 // Options shared by several subcommands: the model folder, the device, sampling flags, and ids on the command line.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 

@@ -97,7 +97,12 @@ ModelConfig parse_config(const std::string& text, const std::string& where) {
   c.max_position_embeddings = r.get_int("max_position_embeddings");
   c.rms_norm_eps = float(r.get_num_or("rms_norm_eps", 1e-6));
   if (!(c.rms_norm_eps > 0)) r.fail("rms_norm_eps", "must be positive");
-  c.rope_theta = r.get_num_or("rope_theta", 10000.0);
+  // RoPE settings come in two spellings: "rope_theta" + "rope_scaling" (transformers 4.x), or one
+  // "rope_parameters" object holding rope_theta, rope_type and the scaling fields (transformers 5).
+  const bool v5 = j.contains("rope_parameters") && j["rope_parameters"].is_object();
+  const json& rope = v5 ? j["rope_parameters"] : j;
+  const std::string rope_key = v5 ? "rope_parameters" : "rope_scaling";
+  c.rope_theta = Reader{rope, where}.get_num_or("rope_theta", 10000.0);
   if (!(c.rope_theta > 0)) r.fail("rope_theta", "must be positive");
   c.tie_word_embeddings = r.get_bool_or("tie_word_embeddings", false);
   const bool attention_bias = r.get_bool_or("attention_bias", false);
@@ -108,9 +113,9 @@ ModelConfig parse_config(const std::string& text, const std::string& where) {
   const std::string act = j.value("hidden_act", "silu");
   if (act != "silu") r.fail("hidden_act", "is \"" + act + "\"; only \"silu\" (SwiGLU) is supported");
 
-  if (j.contains("rope_scaling") && !j["rope_scaling"].is_null()) {
-    const json& s = j["rope_scaling"];
-    if (!s.is_object()) r.fail("rope_scaling", "must be an object or null");
+  if (j.contains(rope_key) && !j[rope_key].is_null()) {
+    const json& s = j[rope_key];
+    if (!s.is_object()) r.fail(rope_key, "must be an object or null");
     const std::string type = s.value("rope_type", s.value("type", std::string("default")));
     if (type == "llama3") {
       Reader rs{s, where};
@@ -122,7 +127,7 @@ ModelConfig parse_config(const std::string& text, const std::string& where) {
       if (!(c.rope_scaling.high_freq_factor > c.rope_scaling.low_freq_factor))
         rs.fail("high_freq_factor", "must be larger than low_freq_factor");
     } else if (type != "default") {
-      r.fail("rope_scaling", "type \"" + type + "\" is not supported (only \"llama3\")");
+      r.fail(rope_key, "type \"" + type + "\" is not supported (only \"llama3\")");
     }
   }
   if (mistral && j.contains("sliding_window") && !j["sliding_window"].is_null()) {

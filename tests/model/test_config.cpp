@@ -64,6 +64,21 @@ TEST(Config, Llama3RopeScalingMatchesTheFormula) {
   }
 }
 
+TEST(Config, Transformers5RopeParametersAreRead) {
+  auto c = parse_config(R"({"architectures":["LlamaForCausalLM"],"vocab_size":10,"hidden_size":64,
+    "intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,"max_position_embeddings":256,
+    "rope_parameters":{"rope_theta":500000.0,"rope_type":"llama3","factor":8.0,"low_freq_factor":1.0,
+    "high_freq_factor":4.0,"original_max_position_embeddings":64}})");
+  EXPECT_EQ(c.rope_theta, 500000.0);
+  EXPECT_EQ(c.rope_scaling.type, "llama3");
+  EXPECT_EQ(c.rope_scaling.original_max_position, 64);
+  auto d = parse_config(R"({"architectures":["Qwen3ForCausalLM"],"vocab_size":10,"hidden_size":64,
+    "intermediate_size":128,"num_hidden_layers":2,"num_attention_heads":4,"max_position_embeddings":256,
+    "rope_parameters":{"rope_theta":1000000.0,"rope_type":"default"}})");
+  EXPECT_EQ(d.rope_theta, 1000000.0);
+  EXPECT_TRUE(d.rope_scaling.type.empty());
+}
+
 TEST(Config, ErrorsNameTheKey) {
   auto error_of = [](const std::string& text) -> std::string {
     try {
