@@ -89,6 +89,39 @@ class Backend {
   // out[r] = index of the largest x[r, :] (the first one on ties).          x [rows, cols]; out [rows] (int32)
   virtual void argmax(const float* x, int rows, int cols, int32_t* out) = 0;
 
+  // ---- fused ops ----
+  // Decode is memory-bound and each kernel launch costs microseconds, so a few neighbouring ops are offered
+  // fused: one pass over the data instead of several. The defaults below compose the basic ops (the CPU uses
+  // them, so it stays the plain oracle); the CUDA backend overrides each with a single kernel.
+  //
+  // out[j] = rmsnorm(x; norm, eps) · w[j]ᵀ (+ bias[j]) for j < count (1..3): the q/k/v projections of the
+  // normalised residual stream. normed [n, dim] is scratch. bias may be null, and so may each bias[j].
+  virtual void rmsnorm_matmul(const float* x, const Weight& norm, float eps, int n, float* normed, int count,
+                              const Weight* const w[], const Weight* const bias[], float* const out[]) {
+    rmsnorm(x, norm, eps, n, int(norm.cols), normed);
+    for (int j = 0; j < count; ++j) matmul(normed, n, *w[j], bias ? bias[j] : nullptr, out[j], false);
+  }
+  // out = silu(h · w_gateᵀ) ⊙ (h · w_upᵀ) with h = rmsnorm(x; norm, eps): the first half of the SwiGLU MLP.
+  // normed [n, dim], gate and up [n, w_gate.rows] are scratch; out may equal gate.
+  virtual void rmsnorm_swiglu(const float* x, const Weight& norm, float eps, int n, const Weight& w_gate,
+                              const Weight& w_up, float* normed, float* gate, float* up, float* out) {
+    rmsnorm(x, norm, eps, n, int(norm.cols), normed);
+    matmul(normed, n, w_gate, nullptr, gate, false);
+    matmul(normed, n, w_up, nullptr, up, false);
+    swiglu(gate, up, size_t(n) * size_t(w_gate.rows), out);
+  }
+  // Per-head QK-norm (skipped where q_norm / k_norm is null), RoPE on q and k, then k and v into the cache rows
+  // pos[i]: everything between the q/k/v projections and attention.
+  virtual void qk_norm_rope_store(float* q, float* k, const float* v, const Weight* q_norm, const Weight* k_norm,
+                                  float eps, const int32_t* pos, int n, int n_heads, int n_kv_heads, int head_dim,
+                                  const float* inv_freq, const KvLayer& cache) {
+    if (q_norm) rmsnorm(q, *q_norm, eps, n * n_heads, head_dim, q);
+    if (k_norm) rmsnorm(k, *k_norm, eps, n * n_kv_heads, head_dim, k);
+    rope(q, pos, n, n_heads, head_dim, inv_freq);
+    rope(k, pos, n, n_kv_heads, head_dim, inv_freq);
+    kv_store(k, v, pos, n, cache);
+  }
+
   // Runs `step`, a fixed sequence of ops over fixed buffers. A backend may record it the first time it sees `key`
   // and replay the recording afterwards (CUDA graphs); the CPU simply calls it.
   virtual void run_recorded(std::string_view key, const std::function<void()>& step) { step(); }

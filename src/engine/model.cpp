@@ -150,30 +150,22 @@ void Model::forward_chunk(int n, bool all_logits) {
 
 void Model::layer(int l, int n) {
   const LayerWeights& w = w_.layers[l];
-  const int H = cfg_.hidden_size, D = cfg_.head_dim, I = cfg_.intermediate_size;
+  const int D = cfg_.head_dim;
   const float eps = cfg_.rms_norm_eps;
-  auto bias = [](const Weight& b) { return b.data ? &b : nullptr; };
+  auto opt = [](const Weight& t) { return t.data ? &t : nullptr; };  // biases and QK-norm exist in some models
 
-  // Attention block.
-  be_.rmsnorm(x_, w.attn_norm, eps, n, H, xn_);
-  be_.matmul(xn_, n, w.q, bias(w.q_bias), q_, false);
-  be_.matmul(xn_, n, w.k, bias(w.k_bias), k_, false);
-  be_.matmul(xn_, n, w.v, bias(w.v_bias), v_, false);
-  if (cfg_.qk_norm) {
-    be_.rmsnorm(q_, w.q_norm, eps, n * cfg_.n_heads, D, q_);
-    be_.rmsnorm(k_, w.k_norm, eps, n * cfg_.n_kv_heads, D, k_);
-  }
-  be_.rope(q_, positions_, n, cfg_.n_heads, D, inv_freq_);
-  be_.rope(k_, positions_, n, cfg_.n_kv_heads, D, inv_freq_);
-  be_.kv_store(k_, v_, positions_, n, kv_[l]);
+  // Attention block: q, k, v = rmsnorm(x)·W(q,k,v)ᵀ (+ bias); QK-norm; RoPE; cache; attend; x += a·Woᵀ.
+  const Weight* qkv[] = {&w.q, &w.k, &w.v};
+  const Weight* qkv_bias[] = {opt(w.q_bias), opt(w.k_bias), opt(w.v_bias)};
+  float* qkv_out[] = {q_, k_, v_};
+  be_.rmsnorm_matmul(x_, w.attn_norm, eps, n, xn_, 3, qkv, qkv_bias, qkv_out);
+  be_.qk_norm_rope_store(q_, k_, v_, opt(w.q_norm), opt(w.k_norm), eps, positions_, n, cfg_.n_heads,
+                         cfg_.n_kv_heads, D, inv_freq_, kv_[l]);
   be_.attention(q_, kv_[l], positions_, n, cfg_.n_heads, cfg_.n_kv_heads, D, att_);
-  be_.matmul(att_, n, w.o, bias(w.o_bias), x_, /*accumulate=*/true);
+  be_.matmul(att_, n, w.o, opt(w.o_bias), x_, /*accumulate=*/true);
 
-  // MLP block (SwiGLU).
-  be_.rmsnorm(x_, w.mlp_norm, eps, n, H, xn_);
-  be_.matmul(xn_, n, w.gate, nullptr, gate_, false);
-  be_.matmul(xn_, n, w.up, nullptr, up_, false);
-  be_.swiglu(gate_, up_, size_t(n) * I, gate_);
+  // MLP block (SwiGLU): x += (silu(h·Wgᵀ) ⊙ h·Wuᵀ)·Wdᵀ with h = rmsnorm(x).
+  be_.rmsnorm_swiglu(x_, w.mlp_norm, eps, n, w.gate, w.up, xn_, gate_, up_, gate_);
   be_.matmul(gate_, n, w.down, nullptr, x_, /*accumulate=*/true);
 }
 
