@@ -1,0 +1,35 @@
+// The newcomer's path: `fs run` on the bundled demo model prints exactly the text Hugging Face's greedy
+// generate() decodes (tests/golden/demo/golden.json, "generate_text").
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.h"
+#include "test_util.h"
+
+namespace fs {
+namespace {
+
+TEST(DemoRun, PrintsWhatHuggingFaceGenerates) {
+  const auto golden = test::source_path("tests/golden/demo/golden.json");
+  if (!std::filesystem::exists(golden)) GTEST_SKIP() << "no demo golden";
+  const auto g = nlohmann::json::parse(test::read_text_file(golden));
+  const auto model = test::source_path(g["model_dir"].get<std::string>());
+  auto r = test::run_fs("run --model " + test::shell_quote(model) + " -p " +
+                        test::shell_quote(g["prompt_text"].get<std::string>()) + " --no-echo --temp 0 -n 32");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out, g["generate_text"].get<std::string>());
+  EXPECT_NE(r.err.find("tok/s"), std::string::npos) << "timings go to stderr";
+}
+
+TEST(DemoRun, WrongModelPathNamesThePathAndTheFolderContents) {
+  auto r = test::run_fs("run --model /tmp/no-such-model -p hi");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("/tmp/no-such-model"), std::string::npos);
+  EXPECT_NE(r.err.find("config.json"), std::string::npos);
+  EXPECT_NE(r.err.find("tokenizer.json"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace fs
