@@ -43,7 +43,13 @@ std::vector<Value> bind_args(const std::string& fn, CallArgs& args, std::initial
 
 namespace {
 
-std::string object_desc(const Value& v) { return v.is_none() ? "None" : v.type_name() + " object"; }
+// "'dict object'", "'None'": how Jinja names an object in "has no attribute" messages.
+std::string quoted_desc(const Value& v) {
+  std::string out = "'";
+  out += v.is_none() ? "None" : v.type_name() + " object";
+  out += "'";
+  return out;
+}
 
 const std::string& need_string(const Value& v, const std::string& fn, const char* what) {
   if (v.is_undefined()) fail_undefined(v);
@@ -309,7 +315,7 @@ Value bound_method(const Value& obj, const std::string& name) {
 }
 
 Value missing(const Value& obj, const std::string& name) {
-  return Value::undefined("'" + object_desc(obj) + "' has no attribute '" + name + "'");
+  return Value::undefined(quoted_desc(obj) + " has no attribute '" + name + "'");
 }
 
 }  // namespace
@@ -332,7 +338,7 @@ Value get_item(const Value& obj, const Value& key) {
     int64_t n = length(obj), i = key.as_int();
     if (i < 0) i += n;
     if (i < 0 || i >= n)
-      return Value::undefined("'" + object_desc(obj) + "' has no element " + std::to_string(key.as_int()));
+      return Value::undefined(quoted_desc(obj) + " has no element " + std::to_string(key.as_int()));
     if (obj.is_list()) return obj.as_list().items[size_t(i)];
     if (text::is_ascii(obj.as_string())) return Value(obj.as_string().substr(size_t(i), 1));
     std::string ch;
@@ -343,7 +349,7 @@ Value get_item(const Value& obj, const Value& key) {
     if (const Value* v = obj.as_dict().find(key.as_string())) return *v;
   }
   if (key.is_string()) return get_attr(obj, key.as_string());
-  return Value::undefined("'" + object_desc(obj) + "' has no element " + repr(key));
+  return Value::undefined(quoted_desc(obj) + " has no element " + repr(key));
 }
 
 Value get_slice(const Value& obj, const Value& start, const Value& stop, const Value& step) {

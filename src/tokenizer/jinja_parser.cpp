@@ -663,7 +663,8 @@ class Parser {
     e->name = expect_name("a filter name after '|'");
     while (is_op(".")) {
       ++pos_;
-      e->name += "." + expect_name("a filter name");
+      e->name += ".";
+      e->name += expect_name("a filter name");
     }
     if (!is_supported_filter(e->name)) fail_at(line, "filter \"" + e->name + "\" is not supported");
     if (is_op("(")) e->args = parse_call_args();
@@ -678,7 +679,8 @@ class Parser {
     e->name = expect_name("a test name after 'is'");
     while (is_op(".")) {
       ++pos_;
-      e->name += "." + expect_name("a test name");
+      e->name += ".";
+      e->name += expect_name("a test name");
     }
     if (!is_supported_test(e->name)) fail_at(line, "test \"" + e->name + "\" is not supported");
     if (is_op("(")) {

@@ -120,7 +120,9 @@ std::string float_repr(double d) {
   std::string out = negative ? "-" : "";
   if (decpt > -4 && decpt <= 16) {
     if (decpt <= 0) {
-      out += "0." + std::string(size_t(-decpt), '0') + digits;
+      out += "0.";
+      out.append(size_t(-decpt), '0');
+      out += digits;
     } else if (size_t(decpt) < digits.size()) {
       out += digits.substr(0, size_t(decpt)) + "." + digits.substr(size_t(decpt));
     } else {
@@ -128,7 +130,10 @@ std::string float_repr(double d) {
     }
   } else {
     out += digits.substr(0, 1);
-    if (digits.size() > 1) out += "." + digits.substr(1);
+    if (digits.size() > 1) {
+      out += '.';
+      out.append(digits, 1, std::string::npos);
+    }
     char exp_buf[16];
     std::snprintf(exp_buf, sizeof exp_buf, "e%c%02d", exponent < 0 ? '-' : '+', std::abs(exponent));
     out += exp_buf;
@@ -139,10 +144,9 @@ std::string float_repr(double d) {
 namespace {
 
 std::string container_repr(const Value& v) {
-  std::string out;
   if (v.is_list()) {
     const List& l = v.as_list();
-    out = l.is_tuple ? "(" : "[";
+    std::string out(1, l.is_tuple ? '(' : '[');
     for (size_t i = 0; i < l.items.size(); ++i) {
       if (i) out += ", ";
       out += repr(l.items[i]);
@@ -152,13 +156,13 @@ std::string container_repr(const Value& v) {
     return out;
   }
   const Dict& d = v.is_dict() ? v.as_dict() : v.as_namespace().attrs;
-  out = "{";
+  std::string out(1, '{');
   for (size_t i = 0; i < d.items.size(); ++i) {
     if (i) out += ", ";
     out += text::py_repr(d.items[i].first) + ": " + repr(d.items[i].second);
   }
   out += "}";
-  return v.is_namespace() ? "<Namespace " + out + ">" : out;
+  return v.is_namespace() ? std::string("<Namespace ") + out + ">" : out;
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ class CpuBackend final : public Backend {
   void release(void* p) override;
   void to_device(void* dst, const void* host_src, size_t bytes) override;
   void to_host(void* host_dst, const void* src, size_t bytes) override;
+  void copy(void* dst, const void* src, size_t bytes) override;
   Weight upload(const Weight& host) override { return host; }  // zero copy: kernels read the mmapped bytes
   DType kv_dtype() const override { return DType::F32; }
 

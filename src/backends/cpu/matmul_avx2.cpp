@@ -135,6 +135,10 @@ FS_AVX2 void tile(const float* xp, const char* w, int64_t stride, int64_t chunks
   __m256 acc[kPadded];
   for (int i = 0; i < kPadded; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t c = 0; c < chunks; ++c, xp += T * 16, w += W::kBytes) {
+#ifdef EXP_PF
+    if (T == 1 && (c & 1) == 0)
+      for (int r = 0; r < R; ++r) _mm_prefetch(w + r * stride + EXP_PF, _MM_HINT_T0);
+#endif
     __m256 wv[R];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) wv[r] = W::lo(w + r * stride);
@@ -242,17 +246,20 @@ void compute_rows(const Problem& p, int64_t r0, int64_t r1) {
 template <class W>
 void run(ThreadPool& pool, const float* x, int n, const Weight& w, const Weight* bias, float* out, bool accumulate) {
   const int64_t N = w.rows, K = w.cols, k16 = K / 16 * 16;
-  thread_local std::vector<float> packed;  // the caller's; reused from call to call
-  packed.resize(size_t(n) * size_t(k16));
+  // The caller's buffer, reused from call to call. The workers must see the caller's copy, so they get a plain
+  // pointer to it: naming the thread_local inside the lambdas would give each worker its own, empty one.
+  thread_local std::vector<float> packed_storage;
+  packed_storage.resize(size_t(n) * size_t(k16));
+  float* const packed = packed_storage.data();
   const int tiles = (n + kTileTokens - 1) / kTileTokens;
   pool.parallel_for(0, tiles, pool.chunk_size(tiles, 1 + 16384 / (k16 + 1)), [&](int64_t lo, int64_t hi) {
     for (int64_t j = lo; j < hi; ++j) {
       const int t0 = int(j) * kTileTokens, T = std::min(kTileTokens, n - t0);
-      pack_tile<W::kDeinterleave>(x + t0 * K, K, T, k16, packed.data() + t0 * k16);
+      pack_tile<W::kDeinterleave>(x + t0 * K, K, T, k16, packed + t0 * k16);
     }
   });
 
-  const Problem p{x, packed.data(), n, N, K, k16, static_cast<const char*>(w.data),
+  const Problem p{x, packed, n, N, K, k16, static_cast<const char*>(w.data),
                   K * int64_t(dtype_size(w.dtype)), w.dtype, bias, out, accumulate};
   // GEMV: a few large row ranges per thread (long sequential streams). GEMM: blocks that fit in L2.
   const int64_t chunk = n == 1 ? pool.chunk_size(N, 64, 4, kGemvRows)

@@ -1,0 +1,164 @@
+// What every CUDA op file shares: error checking, the launch helper (Programmatic Dependent Launch), the
+// grid-dependency primitives, and the scalar/vector loads that widen bf16/f16 to f32.
+//
+// PDL in one paragraph. A decode step is ~170-500 small kernels; between two of them the GPU normally drains the
+// first grid completely before the second starts (a "launch gap", ~1-3 us each, as long as reading a 2 MB matrix).
+// Launched with cudaLaunchAttributeProgrammaticStreamSerialization, kernel N+1 may start while kernel N still runs.
+// Every kernel here therefore follows one rule:
+//     grid_dep_launch()  →  [load weights (read-only, never written by any kernel)]  →  grid_dep_wait()  →  work
+// grid_dep_wait() returns once the previous grid has finished and its writes are visible; nothing that a kernel
+// writes or that an earlier kernel writes (activations, the KV cache, workspaces) is touched before it. Every
+// block calls it before it exits, so "grid N complete" implies "grid N-1 complete" (transitivity).
+// grid_dep_launch() first thing: the next grid is launched as soon as every block of this one has started, so
+// while grid N computes, grid N+1 (and, if the SMs have room, N+2, ...) already sit on the SMs with their weight
+// loads in flight. This cannot starve anyone: a grid is launched only after all blocks of the grid before it are
+// resident, so the oldest grid always runs to completion. Without the launch attribute both are no-ops.
+#pragma once
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+
+#include "model/dtype.h"
+
+namespace fs::cuda {
+
+// Throws fs::Error("CUDA error: <call> failed: <error string> (<file>:<line>)").
+[[noreturn]] void throw_cuda(cudaError_t e, const char* call, const char* file, int line);
+#define FS_CUDA(call)                                                                    \
+  do {                                                                                   \
+    const cudaError_t fs_err_ = (call);                                                  \
+    if (fs_err_ != cudaSuccess) ::fs::cuda::throw_cuda(fs_err_, #call, __FILE__, __LINE__); \
+  } while (0)
+
+// Bits of the device error word: kernels cannot throw, so they set a bit and to_host() turns it into fs::Error.
+enum ErrorBits : unsigned { kErrTokenId = 1u, kErrPosition = 2u };
+
+// Everything a launcher needs from the backend.
+struct Ctx {
+  cudaStream_t stream = nullptr;
+  bool pdl = true;          // launch with Programmatic Dependent Launch
+  int sms = 132;            // multiprocessors
+  unsigned* err = nullptr;  // device error word (ErrorBits)
+};
+
+// Launches kernel<<<grid, block, smem, stream>>> through cudaLaunchKernelEx (with the PDL attribute when ctx.pdl),
+// then checks both the launch and the last error. Empty grids are skipped by the callers.
+template <typename... KArgs, typename... Args>
+void launch(const Ctx& c, const char* name, dim3 grid, dim3 block, size_t smem, void (*kernel)(KArgs...),
+            Args... args) {
+  cudaLaunchConfig_t cfg = {};
+  cfg.gridDim = grid;
+  cfg.blockDim = block;
+  cfg.dynamicSmemBytes = smem;
+  cfg.stream = c.stream;
+  cudaLaunchAttribute attr[1];
+  attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attr[0].val.programmaticStreamSerializationAllowed = 1;
+  cfg.attrs = attr;
+  cfg.numAttrs = c.pdl ? 1 : 0;
+  const cudaError_t e = cudaLaunchKernelEx(&cfg, kernel, static_cast<KArgs>(args)...);
+  if (e != cudaSuccess) throw_cuda(e, name, __FILE__, __LINE__);
+  const cudaError_t last = cudaGetLastError();
+  if (last != cudaSuccess) throw_cuda(last, name, __FILE__, __LINE__);
+}
+
+inline unsigned ceil_div(size_t a, size_t b) { return unsigned((a + b - 1) / b); }
+inline bool aligned16(const void* p) { return (reinterpret_cast<uintptr_t>(p) & 15) == 0; }
+
+// ---- device side ----------------------------------------------------------------------------------------------
+
+__device__ __forceinline__ void grid_dep_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+__device__ __forceinline__ void grid_dep_launch() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+
+__device__ __forceinline__ float bf16_bits(uint32_t h) { return __uint_as_float(h << 16); }
+__device__ __forceinline__ float bf16_lo(uint32_t w) { return __uint_as_float(w << 16); }
+__device__ __forceinline__ float bf16_hi(uint32_t w) { return __uint_as_float(w & 0xffff0000u); }
+__device__ __forceinline__ float f16_bits(uint16_t h) { return __half2float(__ushort_as_half(h)); }
+// f32 → bf16 bits, round to nearest even (as the CPU's f32_to_bf16 and PyTorch do).
+__device__ __forceinline__ uint16_t to_bf16_bits(float f) {
+  return __bfloat16_as_ushort(__float2bfloat16_rn(f));
+}
+
+// Element i of a tensor stored as `t`, widened to f32 (norm weights, biases, embedding rows: not the hot loops).
+__device__ __forceinline__ float load_f32(const void* p, DType t, size_t i) {
+  switch (t) {
+    case DType::F32: return static_cast<const float*>(p)[i];
+    case DType::BF16: return bf16_bits(static_cast<const uint16_t*>(p)[i]);
+    case DType::F16: return f16_bits(static_cast<const uint16_t*>(p)[i]);
+  }
+  return 0.f;
+}
+
+// A 16-byte load that does not allocate in L1: weights are read exactly once per token, so keeping them out of
+// L1 leaves it to the activations every warp re-reads. .nc: read-only for the kernel's lifetime.
+__device__ __forceinline__ uint4 ld_stream16(const void* p) {
+  uint4 r;
+  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];"
+               : "=r"(r.x), "=r"(r.y), "=r"(r.z), "=r"(r.w)
+               : "l"(p));
+  return r;
+}
+
+// Unpacks 16 bytes of weights into f32: 8 bf16, 8 f16 or 4 f32.
+template <typename WT>
+struct Unpack;
+template <>
+struct Unpack<__nv_bfloat16> {
+  static constexpr int kElems = 8;
+  __device__ __forceinline__ static void run(const uint4& v, float* f) {
+    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      f[2 * i] = bf16_lo(w[i]);
+      f[2 * i + 1] = bf16_hi(w[i]);
+    }
+  }
+};
+template <>
+struct Unpack<__half> {
+  static constexpr int kElems = 8;
+  __device__ __forceinline__ static void run(const uint4& v, float* f) {
+    const uint32_t w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const float2 p = __half22float2(*reinterpret_cast<const __half2*>(&w[i]));
+      f[2 * i] = p.x;
+      f[2 * i + 1] = p.y;
+    }
+  }
+};
+template <>
+struct Unpack<float> {
+  static constexpr int kElems = 4;
+  __device__ __forceinline__ static void run(const uint4& v, float* f) {
+    f[0] = __uint_as_float(v.x);
+    f[1] = __uint_as_float(v.y);
+    f[2] = __uint_as_float(v.z);
+    f[3] = __uint_as_float(v.w);
+  }
+};
+
+__device__ __forceinline__ float warp_sum(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+
+}  // namespace fs::cuda

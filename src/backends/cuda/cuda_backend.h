@@ -1,0 +1,110 @@
+// The CUDA backend: Backend's ops as CUDA kernels on one stream, on the first GPU.
+//
+//   * Memory: plain cudaMalloc (never managed memory). upload() copies a host weight to the GPU once, in its
+//     stored dtype; every call makes a new copy, so a tensor used twice (tied embeddings) is uploaded once and the
+//     returned Weight reused.
+//   * Ops are queued on one stream; to_host() waits for them and then reports any error a kernel flagged
+//     (token id out of range, position past the KV capacity) as fs::Error.
+//   * run_recorded(key, step): the first call with a key captures step's launches into a CUDA graph
+//     (stream capture, instantiated once); later calls replay it with one cudaGraphLaunch. Buffers, shapes and
+//     ids/positions pointers must stay the same; the values behind them may change between replays.
+//   * Kernels launch with Programmatic Dependent Launch (see common.cuh) so a kernel's weight loads overlap the
+//     end of the kernel before it.
+//   * The fused ops of the interface (rmsnorm_matmul, rmsnorm_swiglu, qk_norm_rope_store) run as single kernels
+//     at decode sizes (n <= 4); larger n falls back to the composed ops.
+// This header compiles without nvcc (the tests are plain C++): CUDA types appear only as opaque pointers.
+#pragma once
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "engine/backend.h"
+
+struct CUstream_st;
+struct CUgraphExec_st;
+
+namespace fs {
+namespace cuda {
+struct Ctx;
+struct Workspace;
+}  // namespace cuda
+
+struct CudaOptions {
+  // KV cache element type: BF16 (default: half the bytes of F32 at long context; see docs/cuda-backend.md)
+  // or F32 (bit-for-bit what the CPU oracle stores).
+  DType kv_dtype = DType::BF16;
+  // Programmatic Dependent Launch between consecutive kernels (off only to measure what it buys).
+  bool pdl = true;
+};
+
+class CudaBackend final : public Backend {
+ public:
+  explicit CudaBackend(const CudaOptions& opts = {});
+  ~CudaBackend() override;
+  CudaBackend(const CudaBackend&) = delete;
+  CudaBackend& operator=(const CudaBackend&) = delete;
+
+  std::string name() const override { return name_; }
+  void* alloc(size_t bytes) override;
+  void release(void* p) override;
+  void to_device(void* dst, const void* host_src, size_t bytes) override;
+  void to_host(void* host_dst, const void* src, size_t bytes) override;
+  void copy(void* dst, const void* src, size_t bytes) override;
+  Weight upload(const Weight& host) override;
+  DType kv_dtype() const override { return opts_.kv_dtype; }
+
+  void embed(const Weight& table, const int32_t* ids, int n, float* out) override;
+  void rmsnorm(const float* x, const Weight& w, float eps, int rows, int dim, float* out) override;
+  void matmul(const float* x, int n, const Weight& w, const Weight* bias, float* out, bool accumulate) override;
+  void rope(float* x, const int32_t* pos, int n, int n_heads, int head_dim, const float* inv_freq) override;
+  void kv_store(const float* k, const float* v, const int32_t* pos, int n, const KvLayer& cache) override;
+  void attention(const float* q, const KvLayer& cache, const int32_t* pos, int n, int n_heads, int n_kv_heads,
+                 int head_dim, float* out) override;
+  void swiglu(const float* gate, const float* up, size_t count, float* out) override;
+  void argmax(const float* x, int rows, int cols, int32_t* out) override;
+  void run_recorded(std::string_view key, const std::function<void()>& step) override;
+
+  // ---- fused ops (see backend.h) ----
+  // One GEMV launch for n <= 4 (rmsnorm applied on the fly, up to 3 matrices); else rmsnorm + matmuls.
+  void rmsnorm_matmul(const float* x, const Weight& norm, float eps, int n, float* normed, int count,
+                      const Weight* const w[], const Weight* const bias[], float* const out[]) override;
+  // One GEMV launch for n = 1 and bf16 weights (gate and up rows paired per warp); else the composed ops.
+  void rmsnorm_swiglu(const float* x, const Weight& norm, float eps, int n, const Weight& w_gate,
+                      const Weight& w_up, float* normed, float* gate, float* up, float* out) override;
+  // One launch, a warp per head, any n.
+  void qk_norm_rope_store(float* q, float* k, const float* v, const Weight* q_norm, const Weight* k_norm,
+                          float eps, const int32_t* pos, int n, int n_heads, int n_kv_heads, int head_dim,
+                          const float* inv_freq, const KvLayer& cache) override;
+
+  // ---- for benchmarks and tests ----
+  CUstream_st* stream() const { return stream_; }
+  int multiprocessors() const { return sms_; }
+  void set_pdl(bool on) { opts_.pdl = on; }
+  void synchronize();
+
+ private:
+  cuda::Ctx ctx() const;
+  void check_errors();                    // reads the device error word (after a sync) and throws
+  void ensure_act_scratch(size_t elems);  // bf16 copy of GEMM activations; grows outside graph capture only
+  bool capturing() const;
+
+  CudaOptions opts_;
+  std::string name_;
+  int device_ = 0;
+  int sms_ = 0;
+  CUstream_st* stream_ = nullptr;
+  unsigned* dev_err_ = nullptr;   // device error word
+  unsigned* host_err_ = nullptr;  // pinned copy of it
+  void* workspace_ = nullptr;     // one allocation, carved into the decode-attention / argmax workspaces
+  std::unique_ptr<cuda::Workspace> ws_;
+  std::vector<void*> act_scratch_;  // every bf16 activation buffer ever made (graphs may point at old ones)
+  size_t act_scratch_elems_ = 0;
+  std::vector<void*> uploads_;
+  std::unordered_map<std::string, CUgraphExec_st*> graphs_;
+};
+
+// make_cuda_backend() (declared in engine/backend.h) is make_cuda_backend(CudaOptions{}).
+std::unique_ptr<Backend> make_cuda_backend(const CudaOptions& opts);
+
+}  // namespace fs

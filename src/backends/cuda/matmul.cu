@@ -1,0 +1,305 @@
+// matmul, decode path (GEMV): out[t, r] (+)= Σ_c x[t, c] · W[r, c] (+ bias[r]) for n <= 4 tokens.
+//                                                         x [n, cols] f32; W [rows, cols] bf16/f16/f32; out [n, rows]
+//
+// Decode is memory-bound: every weight byte is used once per token (2 flops per 2-byte weight, against ~300 flops
+// per byte of bandwidth that an H100 could do), so the kernel is judged by one number, bytes/s of weights
+// streamed, against a device-to-device copy. What gets it there:
+//
+//   warp w of block b owns row r = 4b + w; lane l reads 16-byte vectors l, l+32, l+64, … of that row:
+//
+//        W row r:  | v0 | v1 | ... | v31 | v32 | ... | v63 | ...      (v = 8 bf16 = 16 bytes)
+//                    l0   l1         l31   l0          l31
+//        x:        | 8 floats per vector, read by the same lane from L1 (x is 4–32 KB and shared by every warp) |
+//
+//   * 16-byte loads, coalesced (a warp reads 512 contiguous bytes per instruction), marked L1::no_allocate;
+//   * up to 16 loads per lane issued before the first is used (a whole 1024-col row is 4 loads per lane, so the
+//     full matrix is in flight at once; rows up to 4096 bf16 in one batch);
+//   * one warp per row: 1024 rows = 256 blocks of 4 warps, enough to cover 132 SMs. Where the grid stays large
+//     enough, a warp takes 2 or 4 rows so that each lane still has 16 vectors in flight (a 1024-col bf16 row is
+//     only 4): the lm head, 151 936 × 1024, went from 68% to 98% of copy bandwidth with 4 rows per warp;
+//   * the first batch of weight loads is issued BEFORE grid_dep_wait(): under Programmatic Dependent Launch the
+//     kernel starts while the kernels before it still run, and the weights (which no kernel writes) are already
+//     on their way when the activations become ready. This hides most of the gap between decode kernels.
+//   * the reduction is a warp shuffle; lane 0 writes (or adds to, for the residual) out[t, r].
+//
+// One launch may cover up to 3 matrices that share x (q, k, v: blocks are numbered across them), may apply the
+// rmsnorm of x on the fly (acc · 1/rms, with Σx² gathered in the same pass — the norm costs no extra kernel), and
+// may pair rows r of W_gate and W_up into silu(g)·u (the SwiGLU MLP input in one kernel). x stays f32: the GEMV
+// path matches the CPU oracle to f32 rounding (~1e-6 relative), unlike the bf16 tensor-core prefill path.
+#include "backends/cuda/ops.h"
+
+namespace fs::cuda {
+namespace {
+
+constexpr int kWarps = 4;  // rows per block
+
+struct GemvParams {
+  const float* x;
+  int n;
+  int cols;
+  int accumulate;
+  const void* norm;  // optional fused rmsnorm weight [cols]
+  DType norm_dtype;
+  float eps;
+  int count;
+  int block_start[3];  // first block of each matrix
+  const void* w[3];
+  const void* bias[3];
+  DType bias_dtype[3];
+  float* out[3];
+  int rows[3];
+};
+
+template <typename T>
+__device__ __forceinline__ T pick(const T (&a)[3], int j) {  // constant indices only: no local-memory copy
+  return j == 0 ? a[0] : j == 1 ? a[1] : a[2];
+}
+
+// E consecutive elements of a norm weight (any dtype), c0 a multiple of E, the base 16-byte aligned.
+template <int E>
+__device__ __forceinline__ void load_vec(const void* p, DType t, int c0, float* out) {
+  if (t == DType::F32) {
+    const float4* q = reinterpret_cast<const float4*>(static_cast<const float*>(p) + c0);
+#pragma unroll
+    for (int i = 0; i < E / 4; ++i) {
+      const float4 f = __ldg(q + i);
+      out[4 * i] = f.x, out[4 * i + 1] = f.y, out[4 * i + 2] = f.z, out[4 * i + 3] = f.w;
+    }
+    return;
+  }
+  const uint16_t* h = static_cast<const uint16_t*>(p) + c0;
+  uint32_t w[E / 2];
+  if constexpr (E == 8) {
+    const uint4 u = __ldg(reinterpret_cast<const uint4*>(h));
+    w[0] = u.x, w[1] = u.y, w[2] = u.z, w[3] = u.w;
+  } else {
+    const uint2 u = __ldg(reinterpret_cast<const uint2*>(h));
+    w[0] = u.x, w[1] = u.y;
+  }
+#pragma unroll
+  for (int i = 0; i < E / 2; ++i) {
+    if (t == DType::BF16) {
+      out[2 * i] = bf16_lo(w[i]);
+      out[2 * i + 1] = bf16_hi(w[i]);
+    } else {
+      out[2 * i] = f16_bits(uint16_t(w[i] & 0xffffu));
+      out[2 * i + 1] = f16_bits(uint16_t(w[i] >> 16));
+    }
+  }
+}
+
+// RW output rows per warp (1, 2 or 4: tall matrices with short rows take several, so a warp keeps 16 loads in
+// flight); NM weight rows streamed per warp (RW, or 2 for the gate/up pair of SWIGLU); U vectors per row per lane
+// in one batch. U is sized to the row (a 1024-col bf16 row is 4 vectors per lane): registers reserved for loads
+// that never happen would only shrink the number of blocks resident per SM, and with it how many kernels ahead
+// PDL can prefetch.
+template <typename WT, int NT, int RW, int U, bool SWIGLU>
+__global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const __grid_constant__ GemvParams p) {
+  constexpr int E = Unpack<WT>::kElems;  // elements per 16-byte vector
+  constexpr int NM = SWIGLU ? 2 : RW;    // weight rows per warp
+  grid_dep_launch();
+  const int lane = threadIdx.x & 31;
+  const int b = blockIdx.x;
+  const int j = (p.count > 2 && b >= p.block_start[2]) ? 2 : (p.count > 1 && b >= p.block_start[1]) ? 1 : 0;
+  const int rows = pick(p.rows, j);
+  const int row0 = ((b - pick(p.block_start, j)) * kWarps + (threadIdx.x >> 5)) * RW;
+  const int nvec = p.cols / E;
+
+  const uint4* wr[NM];
+  bool on[NM];
+#pragma unroll
+  for (int m = 0; m < NM; ++m) {
+    const int r = SWIGLU ? row0 : row0 + m;
+    on[m] = r < rows;
+    const void* base = SWIGLU ? p.w[m] : pick(p.w, j);
+    wr[m] = reinterpret_cast<const uint4*>(static_cast<const WT*>(base) + size_t(on[m] ? r : 0) * p.cols);
+  }
+
+  // First batch of weights: issued before waiting for the previous kernel.
+  uint4 wv[NM][U];
+#pragma unroll
+  for (int u = 0; u < U; ++u) {
+    const int v = u * 32 + lane;
+#pragma unroll
+    for (int m = 0; m < NM; ++m) {
+      if (on[m] && v < nvec) wv[m][u] = ld_stream16(wr[m] + v);
+      else wv[m][u] = make_uint4(0, 0, 0, 0);
+    }
+  }
+  grid_dep_wait();
+  if (row0 >= rows) return;
+
+  const bool norm = p.norm != nullptr;
+  float acc[NM][NT], ss[NT];
+#pragma unroll
+  for (int t = 0; t < NT; ++t) {
+    ss[t] = 0.f;
+#pragma unroll
+    for (int m = 0; m < NM; ++m) acc[m][t] = 0.f;
+  }
+
+  for (int base = 0; base < nvec; base += U * 32) {
+    if (base > 0) {
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const int v = base + u * 32 + lane;
+#pragma unroll
+        for (int m = 0; m < NM; ++m)
+          if (on[m] && v < nvec) wv[m][u] = ld_stream16(wr[m] + v);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int v = base + u * 32 + lane;
+      if (v >= nvec) continue;
+      float wf[NM][E];
+#pragma unroll
+      for (int m = 0; m < NM; ++m) Unpack<WT>::run(wv[m][u], wf[m]);
+      const int c0 = v * E;
+      float nw[E];
+      if (norm) load_vec<E>(p.norm, p.norm_dtype, c0, nw);
+#pragma unroll
+      for (int t = 0; t < NT; ++t) {
+        if (t >= p.n) break;
+        float xv[E];
+        const float4* xp = reinterpret_cast<const float4*>(p.x + size_t(t) * p.cols + c0);
+#pragma unroll
+        for (int q = 0; q < E / 4; ++q) {
+          const float4 f = __ldg(xp + q);
+          xv[4 * q] = f.x, xv[4 * q + 1] = f.y, xv[4 * q + 2] = f.z, xv[4 * q + 3] = f.w;
+        }
+        if (norm) {
+#pragma unroll
+          for (int e = 0; e < E; ++e) {
+            ss[t] = fmaf(xv[e], xv[e], ss[t]);
+            xv[e] *= nw[e];
+          }
+        }
+#pragma unroll
+        for (int m = 0; m < NM; ++m)
+#pragma unroll
+          for (int e = 0; e < E; ++e) acc[m][t] = fmaf(wf[m][e], xv[e], acc[m][t]);
+      }
+    }
+  }
+
+#pragma unroll
+  for (int t = 0; t < NT; ++t) {
+#pragma unroll
+    for (int m = 0; m < NM; ++m) acc[m][t] = warp_sum(acc[m][t]);
+    if (norm) ss[t] = warp_sum(ss[t]);
+  }
+  if (lane != 0) return;
+  const void* bias = pick(p.bias, j);
+  const DType bias_dtype = pick(p.bias_dtype, j);
+  float* out = pick(p.out, j);
+#pragma unroll
+  for (int t = 0; t < NT; ++t) {
+    if (t >= p.n) break;
+    const float scale = norm ? 1.f / sqrtf(ss[t] / float(p.cols) + p.eps) : 1.f;
+    if constexpr (SWIGLU) {
+      const float g = acc[0][t] * scale, u = acc[1][t] * scale;
+      float* o = out + size_t(t) * rows + row0;
+      const float y = g / (1.f + expf(-g)) * u;
+      *o = p.accumulate ? *o + y : y;
+    } else {
+#pragma unroll
+      for (int m = 0; m < RW; ++m) {
+        if (!on[m]) break;
+        float y = acc[m][t] * scale;
+        if (bias) y += load_f32(bias, bias_dtype, row0 + m);
+        float* o = out + size_t(t) * rows + row0 + m;
+        *o = p.accumulate ? *o + y : y;
+      }
+    }
+  }
+}
+
+// The launch shape: rows per warp and vectors per lane per row.
+struct Shape {
+  int rw, u;
+};
+// bf16 at n = 1 (the decode case that matters): RW rows per warp so that each lane keeps up to 16 vectors in
+// flight, as long as the grid still has two blocks per SM; U = the row's vectors per lane (4, 8 or 16). Other
+// dtypes and n > 1 use one row per warp and U = 16 (8 for n > 1).
+Shape gemv_shape(const GemvParams& p, bool bf16, bool swiglu, int sms) {
+  const int per_row = std::max(1, int(size_t(p.cols) * 2 / (16 * 32)));  // 16-byte vectors per lane for a bf16 row
+  const int u = per_row <= 4 ? 4 : per_row <= 8 ? 8 : 16;
+  if (!bf16 || p.n != 1) return {1, 16};
+  if (swiglu) return {1, std::min(u, 8)};
+  int total_rows = 0;
+  for (int j = 0; j < p.count; ++j) total_rows += p.rows[j];
+  for (int rw : {4, 2})
+    if (rw * per_row <= 16 && total_rows / (kWarps * rw) >= 2 * sms) return {rw, 16 / rw};
+  return {1, u};
+}
+
+template <typename WT>
+void run(const Ctx& c, GemvParams p, bool swiglu) {
+  constexpr bool kBf16 = std::is_same_v<WT, __nv_bfloat16>;
+  const Shape sh = gemv_shape(p, kBf16, swiglu, c.sms);
+  int blocks = 0;
+  for (int j = 0; j < 3; ++j) {
+    p.block_start[j] = blocks;
+    if (j < p.count && (!swiglu || j == 0)) blocks += int(ceil_div(p.rows[j], size_t(kWarps) * sh.rw));
+  }
+  if (swiglu) p.block_start[1] = p.block_start[2] = blocks;  // both matrices are read by the same warps
+  const dim3 grid(blocks), block(kWarps * 32);
+  const char* name = "matmul (gemv)";
+  if (p.n > 1) {
+    launch(c, name, grid, block, 0, gemv_kernel<WT, 4, 1, 8, false>, p);
+    return;
+  }
+  if constexpr (kBf16) {
+    if (swiglu) {
+      if (sh.u == 4) launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 4, true>, p);
+      else launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 8, true>, p);
+    } else if (sh.rw == 4) {
+      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 4, 4, false>, p);
+    } else if (sh.rw == 2) {
+      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 2, 8, false>, p);
+    } else if (sh.u == 4) {
+      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 4, false>, p);
+    } else if (sh.u == 8) {
+      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 8, false>, p);
+    } else {
+      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 16, false>, p);
+    }
+  } else {
+    launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 16, false>, p);
+  }
+}
+
+}  // namespace
+
+bool gemv_ok(const float* x, const Weight& w) {
+  const int64_t e = 16 / int64_t(dtype_size(w.dtype));
+  return aligned16(x) && aligned16(w.data) && w.cols % e == 0 && w.cols % 4 == 0;
+}
+
+void gemv(const Ctx& c, const float* x, int n, const Weight* norm, float eps, const GemvOut* outs, int count,
+          bool swiglu, bool accumulate) {
+  GemvParams p = {};
+  p.x = x;
+  p.n = n;
+  p.cols = int(outs[0].w->cols);
+  p.accumulate = accumulate ? 1 : 0;
+  p.norm = norm ? norm->data : nullptr;
+  p.norm_dtype = norm ? norm->dtype : DType::F32;
+  p.eps = eps;
+  p.count = count;
+  for (int j = 0; j < count; ++j) {
+    p.w[j] = outs[j].w->data;
+    p.bias[j] = outs[j].bias ? outs[j].bias->data : nullptr;
+    p.bias_dtype[j] = outs[j].bias ? outs[j].bias->dtype : DType::F32;
+    p.out[j] = outs[j].out;
+    p.rows[j] = int(outs[j].w->rows);
+  }
+  switch (outs[0].w->dtype) {
+    case DType::BF16: run<__nv_bfloat16>(c, p, swiglu); break;
+    case DType::F16: run<__half>(c, p, swiglu); break;
+    case DType::F32: run<float>(c, p, swiglu); break;
+  }
+}
+
+}  // namespace fs::cuda

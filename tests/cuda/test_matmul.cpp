@@ -1,0 +1,78 @@
+// matmul on the GPU against the CPU oracle, across its three paths:
+//   n <= 4            GEMV (f32 activations)                          kF32Tol
+//   n > 4, bf16 W     tensor-core GEMM (x rounded to bf16)            kTcTol; kF32Tol when x is bf16-exact
+//   n > 4, otherwise  f32 SIMT GEMM (f16/f32 weights, K % 8 != 0)     kF32Tol
+// with and without bias and accumulate, odd shapes, and the prefill sizes 77 and 512.
+#include "cuda_test_util.h"
+
+namespace fs::test {
+namespace {
+
+class CudaMatmul : public CudaVsCpu {
+ protected:
+  // Runs one case and returns the relative L2 error against the CPU.
+  double run(int n, int rows, int cols, DType dt, bool bias, bool accumulate, bool bf16_exact_x, uint32_t seed) {
+    HostWeight w = make_weight(rows, cols, dt, seed);
+    HostWeight b = make_weight(1, rows, DType::BF16, seed + 1, 0.5f);
+    auto x = random_floats(size_t(n) * cols, seed + 2, 1.f);
+    if (bf16_exact_x) x = rounded_bf16(x);
+    const auto init = random_floats(size_t(n) * rows, seed + 3, 1.f);
+    Mem mc(*cpu_), mg(*gpu_);
+    const Weight wc = cpu_->upload(w.w), wg = gpu_->upload(w.w);
+    const Weight bc = cpu_->upload(b.w), bg = gpu_->upload(b.w);
+    float* oc = mc.put(init);
+    float* og = mg.put(init);
+    if (!accumulate) mg.poison(og, init.size());
+    cpu_->matmul(mc.put(x), n, wc, bias ? &bc : nullptr, oc, accumulate);
+    gpu_->matmul(mg.put(x), n, wg, bias ? &bg : nullptr, og, accumulate);
+    return rel_l2(mg.get(og, init.size()), mc.get(oc, init.size()));
+  }
+  static bool tensor_cores(int n, int cols, DType dt) { return n > 4 && dt == DType::BF16 && cols % 8 == 0; }
+};
+
+TEST_F(CudaMatmul, AllPathsMatchCpu) {
+  struct Shape {
+    int rows, cols;
+  };
+  const Shape shapes[] = {{1024, 1024}, {2048, 1024}, {1000, 2048}, {96, 8192}, {77, 96}, {33, 37}, {5, 8}};
+  uint32_t seed = 1000;
+  for (DType dt : {DType::BF16, DType::F16, DType::F32})
+    for (int n : {1, 2, 3, 4, 5, 77})
+      for (const Shape s : shapes) {
+        const bool bias = (s.rows + n) % 2 == 0, accumulate = n % 2 == 1;
+        SCOPED_TRACE(std::string(dtype_name(dt)) + " n " + std::to_string(n) + " W [" + std::to_string(s.rows) +
+                     ", " + std::to_string(s.cols) + "]" + (bias ? " +bias" : "") + (accumulate ? " +=" : ""));
+        const double err = run(n, s.rows, s.cols, dt, bias, accumulate, false, seed);
+        seed += 10;
+        EXPECT_LE(err, tensor_cores(n, s.cols, dt) ? kTcTol : kF32Tol);
+      }
+}
+
+TEST_F(CudaMatmul, TensorCoreGemmIsExactOnBf16Inputs) {
+  // With x already representable in bf16 the only difference left is the order of f32 sums.
+  uint32_t seed = 2000;
+  for (int n : {5, 77, 512})
+    for (auto [rows, cols] : {std::pair{1024, 1024}, std::pair{3072, 1024}, std::pair{1024, 3072},
+                              std::pair{200, 2048}, std::pair{130, 136}}) {
+      SCOPED_TRACE("n " + std::to_string(n) + " W [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
+      EXPECT_LE(run(n, rows, cols, DType::BF16, n == 77, n == 5, true, seed), kF32Tol);
+      seed += 10;
+    }
+}
+
+TEST_F(CudaMatmul, PrefillSizesWithRawActivations) {
+  uint32_t seed = 3000;
+  for (auto [rows, cols] : {std::pair{2048, 1024}, std::pair{1024, 2048}, std::pair{8192, 2048}}) {
+    SCOPED_TRACE("W [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
+    EXPECT_LE(run(512, rows, cols, DType::BF16, false, true, false, seed), kTcTol);
+    seed += 10;
+  }
+}
+
+TEST_F(CudaMatmul, LmHeadShapeDecode) {
+  // The biggest matrix of a decode step (Qwen3 vocabulary × hidden), through the GEMV.
+  EXPECT_LE(run(1, 151936, 1024, DType::BF16, false, false, false, 4000), kF32Tol);
+}
+
+}  // namespace
+}  // namespace fs::test
