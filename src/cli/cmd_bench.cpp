@@ -93,8 +93,11 @@ void bench(const BenchArgs& a) {
     if (r) pp_s.push_back(std::chrono::duration<double>(Clock::now() - t0).count());
   }
   const double pp_t = median(pp_s);
-  const double flops = 2.0 * double(model->weight_bytes()) / 2.0 * a.pp;  // ≈ 2 FLOP per bf16 weight per token
-  fmt::print("| {:<14} | {:>12.1f} | {:>10.3f} | {:>11} | {:>8} | {:>8} |   {:.1f} TFLOP/s (weights only)\n",
+  // The layers' matmuls: 2 FLOP per weight per prompt token (the lm head runs for the last token only).
+  const double layer_params = double(c.hidden_size) * (2.0 * c.q_dim() + 2.0 * c.kv_dim()) +
+                              3.0 * double(c.hidden_size) * c.intermediate_size;
+  const double flops = 2.0 * layer_params * c.n_layers * a.pp;
+  fmt::print("| {:<14} | {:>12.1f} | {:>10.3f} | {:>11} | {:>8} | {:>8} |   {:.1f} TFLOP/s in the layers' matmuls (over the whole pp time)\n",
              fmt::format("pp{}", a.pp), a.pp / pp_t, pp_t * 1e3 / a.pp, "-", "-", "-", flops / pp_t / 1e12);
 
   // Token generation at a few depths: prefill to the depth, then time tg single-token steps.

@@ -37,6 +37,15 @@ Value get_path(const Value& item, const Value& attribute) {
   }
 }
 
+// A width or indent given by the template, as a count of spaces: bounded, so a runaway number is an error
+// rather than an allocation of terabytes.
+size_t width_arg(const Value& v, const char* fn) {
+  constexpr int64_t kMaxWidth = int64_t(1) << 20;
+  if (!v.is_int() && !v.is_bool()) throw EvalError(std::string(fn) + ": the width must be an integer");
+  if (v.as_int() > kMaxWidth) throw EvalError(std::string(fn) + ": width " + std::to_string(v.as_int()) + " is too large");
+  return size_t(std::max<int64_t>(0, v.as_int()));
+}
+
 // Jinja's ignore_case: strings compare lower-cased unless case_sensitive.
 Value sort_key(const Value& v, bool case_sensitive) {
   return !case_sensitive && v.is_string() ? Value(text::lower(v.as_string())) : v;
@@ -77,7 +86,7 @@ double py_round(double x, int64_t digits) {
     double scale = std::pow(10.0, double(-digits));
     return std::nearbyint(x / scale) * scale;
   }
-  char buf[512];
+  char buf[1024];  // 309 integer digits + '.' + 300 decimals at most
   std::snprintf(buf, sizeof buf, "%.*f", int(digits), x);
   return std::strtod(buf, nullptr);
 }
@@ -142,7 +151,7 @@ Value f_capitalize(const Value& v, CallArgs& a) {
 Value f_center(const Value& v, CallArgs& a) {
   auto p = bind_args("center", a, {{"width", Value(80)}});
   std::string s = to_str(v);
-  int64_t len = text::length(s), width = p[0].as_int();
+  int64_t len = text::length(s), width = int64_t(width_arg(p[0], "center"));
   if (width <= len) return Value(s);
   int64_t marg = width - len, left = marg / 2 + (marg & width & 1);
   return Value(std::string(size_t(left), ' ') + s + std::string(size_t(marg - left), ' '));
@@ -218,7 +227,7 @@ Value f_int(const Value& v, CallArgs& a) {
 
 Value f_indent(const Value& v, CallArgs& a) {
   auto p = bind_args("indent", a, {{"width", Value(4)}, {"first", Value(false)}, {"blank", Value(false)}});
-  std::string ind = p[0].is_string() ? p[0].as_string() : std::string(size_t(std::max<int64_t>(0, p[0].as_int())), ' ');
+  std::string ind = p[0].is_string() ? p[0].as_string() : std::string(width_arg(p[0], "indent"), ' ');
   std::vector<std::string> lines = text::splitlines(to_str(v) + "\n");
   std::string out;
   for (size_t i = 0; i < lines.size(); ++i) {
@@ -411,7 +420,7 @@ Value f_tojson(const Value& v, CallArgs& a) {
   DumpOptions o;
   o.ensure_ascii = truthy(p[0]);
   if (p[1].is_string()) o.indent = p[1].as_string();
-  else if (p[1].is_int() || p[1].is_bool()) o.indent = std::string(size_t(std::max<int64_t>(0, p[1].as_int())), ' ');
+  else if (p[1].is_int() || p[1].is_bool()) o.indent = std::string(width_arg(p[1], "tojson"), ' ');
   else if (!p[1].is_none()) throw EvalError("tojson: indent must be an integer or a string");
   if (!p[2].is_none()) {
     if (!p[2].is_list() || p[2].as_list().items.size() != 2 || !p[2].as_list().items[0].is_string() ||
@@ -442,12 +451,21 @@ Value f_unique(const Value& v, CallArgs& a) {
   return Value::list(std::move(out));
 }
 
+// Python's \w, approximately past ASCII: letters and digits of any script count, while whitespace, punctuation
+// and symbol blocks (general punctuation, arrows, CJK punctuation, emoji) do not.
+bool is_word_char(char32_t c) {
+  if (c < 0x80) return std::isalnum(int(c)) || c == '_';
+  return !text::is_space(c) && !(c >= 0xa0 && c <= 0xbf) && c != 0xd7 && c != 0xf7 && !(c >= 0x2000 && c <= 0x2bff) &&
+         !(c >= 0x3000 && c <= 0x303f) && !(c >= 0xe000 && c <= 0xf8ff) && !(c >= 0xfe00 && c <= 0xfe0f) &&
+         !(c >= 0xff01 && c <= 0xff0f) && !(c >= 0x1f000 && c <= 0x1faff) && !(c >= 0xdc80 && c <= 0xdcff);
+}
+
 Value f_wordcount(const Value& v, CallArgs& a) {
   bind_args("wordcount", a, {});
   int64_t n = 0;
   bool in_word = false;
-  for (unsigned char c : to_str(v)) {
-    bool word = std::isalnum(c) || c == '_' || c >= 0x80;
+  for (char32_t c : text::decode(to_str(v))) {
+    bool word = is_word_char(c);
     if (word && !in_word) ++n;
     in_word = word;
   }

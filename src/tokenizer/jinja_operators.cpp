@@ -35,9 +35,9 @@ int64_t mul(int64_t a, int64_t b) {
 }
 
 Value repeat(const Value& seq, int64_t n) {
-  if (n <= 0) return seq.is_string() ? Value(std::string()) : Value::list({}, seq.as_list().is_tuple);
   size_t unit = seq.is_string() ? seq.as_string().size() : seq.as_list().items.size();
-  if (unit != 0 && size_t(n) > kMaxRepeat / unit) throw EvalError("repetition result is too large");
+  if (n <= 0 || unit == 0) return seq.is_string() ? Value(std::string()) : Value::list({}, seq.as_list().is_tuple);
+  if (size_t(n) > kMaxRepeat / unit) throw EvalError("repetition result is too large");
   if (seq.is_string()) {
     std::string out;
     out.reserve(unit * size_t(n));

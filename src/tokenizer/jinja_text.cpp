@@ -2,6 +2,7 @@
 #include "tokenizer/jinja_text.h"
 
 #include <cstdio>
+#include <utility>
 
 namespace fs::jinja::text {
 namespace {
@@ -39,31 +40,33 @@ bool in_set(char32_t c, const std::u32string* set) {
 
 }  // namespace
 
+// The code point that starts at s[i] and its length in bytes. Overlong forms, surrogates, values past U+10FFFF
+// and stray bytes are invalid: the first byte alone becomes U+DC80..U+DCFF (surrogateescape).
+std::pair<char32_t, size_t> decode_at(std::string_view s, size_t i) {
+  unsigned char b = s[i];
+  size_t n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+  if (n == 1) return {b, 1};
+  char32_t cp = n == 2 ? (b & 0x1f) : n == 3 ? (b & 0x0f) : (b & 0x07);
+  bool ok = n > 0 && i + n <= s.size();
+  for (size_t k = 1; ok && k < n; ++k) {
+    unsigned char c = s[i + k];
+    ok = (c >> 6) == 2;
+    cp = (cp << 6) | (c & 0x3f);
+  }
+  if (ok && ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+             (cp >= 0xd800 && cp <= 0xdfff)))
+    ok = false;
+  if (!ok) return {0xdc00 + b, 1};
+  return {cp, n};
+}
+
 std::u32string decode(std::string_view s) {
   std::u32string out;
   out.reserve(s.size());
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char b = s[i];
-    int n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
-    char32_t cp = n == 1 ? b : n == 2 ? (b & 0x1f) : n == 3 ? (b & 0x0f) : (b & 0x07);
-    bool ok = n > 0 && i + n <= s.size();
-    for (int k = 1; ok && k < n; ++k) {
-      unsigned char c = s[i + k];
-      ok = (c >> 6) == 2;
-      cp = (cp << 6) | (c & 0x3f);
-    }
-    // Reject overlong forms, surrogates and values past U+10FFFF, as a strict decoder does.
-    if (ok && ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-               (cp >= 0xd800 && cp <= 0xdfff)))
-      ok = false;
-    if (!ok) {
-      out.push_back(0xdc00 + b);  // surrogateescape: the raw byte survives a round trip
-      i += 1;
-    } else {
-      out.push_back(cp);
-      i += n;
-    }
+  for (size_t i = 0; i < s.size();) {
+    auto [cp, n] = decode_at(s, i);
+    out.push_back(cp);
+    i += n;
   }
   return out;
 }
@@ -109,16 +112,28 @@ bool is_space(char32_t c) {
 }
 
 std::string strip(std::string_view s, const std::string* chars, bool left, bool right) {
-  std::u32string cps = decode(s);
+  // Only the ends are looked at (decoding whole strings here dominated rendering time).
   std::u32string set;
   if (chars) set = decode(*chars);
   const std::u32string* setp = chars ? &set : nullptr;
-  size_t b = 0, e = cps.size();
-  if (left)
-    while (b < e && in_set(cps[b], setp)) ++b;
-  if (right)
-    while (e > b && in_set(cps[e - 1], setp)) --e;
-  return encode(cps.substr(b, e - b));
+  size_t b = 0, e = s.size();
+  while (left && b < e) {
+    auto [cp, n] = decode_at(s, b);
+    if (!in_set(cp, setp)) break;
+    b += n;
+  }
+  while (right && e > b) {
+    size_t j = e - 1;  // back to the first byte of the last code point
+    while (j > b && (static_cast<unsigned char>(s[j]) >> 6) == 2 && e - j < 4) --j;
+    auto [cp, n] = decode_at(s, j);
+    if (j + n != e) {  // not one well-formed character: the last byte on its own
+      cp = 0xdc00 + static_cast<unsigned char>(s[e - 1]);
+      j = e - 1;
+    }
+    if (!in_set(cp, setp)) break;
+    e = j;
+  }
+  return std::string(s.substr(b, e - b));
 }
 
 std::vector<std::string> split(std::string_view s, const std::string* sep, int64_t maxsplit, bool from_right) {

@@ -33,3 +33,30 @@ TEST(DemoRun, WrongModelPathNamesThePathAndTheFolderContents) {
 
 }  // namespace
 }  // namespace fs
+
+namespace fs {
+namespace {
+
+// fs chat reads turns from stdin, renders them with the model's chat template, streams a reply per turn, and
+// understands /reset and /exit.
+TEST(DemoChat, MultiTurnWithResetAndExit) {
+  const auto model = test::source_path("models/fs-demo-kjv");
+  auto r = test::run_fs("chat --model " + test::shell_quote(model) + " -n 12 --temp 0",
+                        "Who made the heaven?\nAnd the earth?\n/reset\nWho made the heaven?\n/exit\nnever read\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("/reset starts over"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(conversation cleared)"), std::string::npos) << r.err;
+  // Three turns ran (one reply line each, then per-turn stats on stderr); greedy, so the first and the third
+  // (the same question after /reset) give the same reply.
+  std::vector<std::string> lines;
+  size_t start = 0;
+  for (size_t i; (i = r.out.find('\n', start)) != std::string::npos; start = i + 1) lines.push_back(r.out.substr(start, i - start));
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_EQ(lines[0], lines[2]);
+  size_t turns = 0;
+  for (size_t i = 0; (i = r.err.find("tok/s]", i)) != std::string::npos; ++i) ++turns;
+  EXPECT_EQ(turns, 3u) << r.err;
+}
+
+}  // namespace
+}  // namespace fs

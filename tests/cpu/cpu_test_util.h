@@ -52,6 +52,4 @@ inline double rel_l2(const std::vector<float>& got, const std::vector<double>& w
   return den == 0 ? (num == 0 ? 0 : INFINITY) : std::sqrt(num / den);
 }
 
-inline const char* dtype_label(DType t) { return dtype_name(t); }
-
 }  // namespace fs::test

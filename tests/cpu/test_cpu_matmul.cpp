@@ -52,11 +52,13 @@ void check_case(cpu::ThreadPool& pool, const Case& c, DType wt, bool with_bias, 
   EXPECT_LT(rel_l2(out, want), kMatmulTol);
 }
 
-// Shapes chosen to hit every edge: K below 16, K not a multiple of 16, K spanning several 512-wide k-blocks with a
-// ragged last block, N not a multiple of the row tile (3, 4), n not a multiple of the token tile (4).
+// Shapes chosen to hit every edge: K below 16, K not a multiple of 16, K spanning several 1024-wide k-blocks with a
+// ragged last block, N not a multiple of the row tiles (3 for GEMM, 8 for GEMV), n not a multiple of the token
+// tile (3).
 const Case kCases[] = {
-    {1, 1, 1},    {1, 7, 5},     {1, 33, 16},   {1, 67, 1041}, {1, 258, 64},  {3, 5, 17},   {3, 31, 200},
-    {17, 29, 47}, {17, 64, 1030}, {64, 37, 96},  {64, 10, 33},  {2, 13, 528}, {4, 3, 16},   {5, 200, 32},
+    {1, 1, 1},     {1, 7, 5},    {1, 33, 16},  {1, 67, 1041}, {1, 258, 64},  {3, 5, 17},  {3, 31, 200},
+    {17, 29, 47},  {17, 64, 1030}, {64, 37, 96}, {64, 10, 33},  {2, 13, 528},  {4, 3, 16},  {5, 200, 32},
+    {5, 40, 2100}, {1, 50, 2100},
 };
 
 class MatmulTest : public ::testing::TestWithParam<bool> {  // param: use the AVX2 path

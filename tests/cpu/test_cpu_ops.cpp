@@ -1,6 +1,8 @@
-// The small ops against double-precision references: embed, rmsnorm, rope, kv_store, swiglu, argmax.
+// The small ops against double-precision references: embed, rmsnorm, rope, kv_store, swiglu, argmax; and the
+// vectorised e^x against std::exp.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 
 #include "backends/cpu/ops.h"
@@ -186,6 +188,37 @@ TEST(Argmax, ManyRowsAndAWideRow) {
     const float* row = x.data() + size_t(r) * cols;
     ASSERT_EQ(out[r], int32_t(std::max_element(row, row + cols) - row)) << "row " << r;
   }
+}
+
+// The vectorised e^x of the AVX2 path (exp_shifted with shift 0) against std::exp: within 2 ulp wherever the
+// result is a normal float, exactly 0 / inf / NaN at the ends.
+TEST(Simd, ExpIsWithinTwoUlpOfStdExp) {
+  std::vector<float> x;
+  for (float v = -90.f; v <= 90.f; v += 0.0037f) x.push_back(v);
+  for (float v : {0.f, -0.f, 1e-8f, -1e-8f, 88.72283935546875f, 88.7228f, -87.3365f, -87.33655f, 200.f, -200.f,
+                  INFINITY, -INFINITY})
+    x.push_back(v);
+  std::vector<float> got = x;
+  const float sum = cpu::exp_shifted(got.data(), int64_t(got.size()), 0.f);
+  double want_sum = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float want = std::exp(x[i]);
+    want_sum += want;
+    if (std::isinf(want)) {
+      EXPECT_EQ(got[i], want) << "x = " << x[i];
+      continue;
+    }
+    if (want < std::numeric_limits<float>::min()) {  // subnormal results may flush to 0
+      EXPECT_NEAR(got[i], want, 1e-37) << "x = " << x[i];
+      continue;
+    }
+    const float ulp = std::nextafter(want, INFINITY) - want;
+    ASSERT_LE(std::fabs(got[i] - want), 2 * ulp) << "x = " << x[i] << " got " << got[i] << " want " << want;
+  }
+  EXPECT_TRUE(std::isinf(sum) && std::isinf(want_sum));
+  std::vector<float> nan = {std::numeric_limits<float>::quiet_NaN()};
+  cpu::exp_shifted(nan.data(), 1, 0.f);
+  EXPECT_TRUE(std::isnan(nan[0]));
 }
 
 }  // namespace

@@ -119,6 +119,11 @@ TEST(ChatTemplateErrors, RenderTimeErrorsNameTheLine) {
   EXPECT_EQ(render_error("{{ range(1000000) | length }}"),
             "chat template line 1: range() too big (the sandbox allows 100000 items)");
   EXPECT_EQ(render_error("{{ 'x' * 100000000 }}"), "chat template line 1: repetition result is too large");
+  EXPECT_EQ(render_error("{{ 'x' | center(10000000000) }}"), "chat template line 1: center: width 10000000000 is too large");
+  EXPECT_EQ(render_error("{{ 'x' | indent(10000000000) }}"), "chat template line 1: indent: width 10000000000 is too large");
+  EXPECT_EQ(render_error("{{ [] | tojson(indent=10000000000) }}"),
+            "chat template line 1: tojson: width 10000000000 is too large");
+  EXPECT_EQ(render_error("{{ ([] * 10000000000) | length }}{{ '' * 10000000000 }}"), "");  // empty: no work, no loop
   EXPECT_EQ(render_error("{% set a, b = [1] %}"), "chat template line 1: not enough values to unpack (expected 2, got 1)");
   EXPECT_EQ(render_error("{{ 'x'.split('') }}"), "chat template line 1: str.split(): empty separator");
   EXPECT_EQ(render_error("{{ 'a'|replace('a') }}"), "chat template line 1: replace() missing required argument 'new'");

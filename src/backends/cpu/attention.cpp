@@ -42,23 +42,36 @@ void attend(const float* q, const float* k_cache, const float* v_cache, int pos,
   const float* q0 = q + int64_t(g) * s.group * d;  // this group's query heads are adjacent in q
   float* o0 = out + int64_t(g) * s.group * d;
 
-  // Scores: one pass over the K rows, each row dotted with every query head of the group.
-  for (int64_t j = 0; j < len; ++j) {
+  // Scores: one pass over the K rows, four rows at a time, each block dotted with every query head of the group.
+  int64_t j = 0;
+  for (; j + 4 <= len; j += 4) {
+    const float* kj = k_cache + j * s.kv_row + int64_t(g) * d;
+    for (int h = 0; h < s.group; ++h) {
+      float* sh = scratch.data() + h * len + j;
+      dot4(q0 + h * d, kj, s.kv_row, d, sh);
+      for (int r = 0; r < 4; ++r) sh[r] *= scale;
+    }
+  }
+  for (; j < len; ++j) {
     const float* kj = k_cache + j * s.kv_row + int64_t(g) * d;
     for (int h = 0; h < s.group; ++h) scratch[size_t(h * len + j)] = dot(q0 + h * d, kj, d) * scale;
   }
   // Softmax of each head's row of scores, in place.
   for (int h = 0; h < s.group; ++h) {
     float* p = scratch.data() + h * len;
-    const float m = *std::max_element(p, p + len);
-    float sum = 0.f;
-    for (int64_t j = 0; j < len; ++j) sum += (p[j] = std::exp(p[j] - m));
-    const float inv = 1.0f / sum;
-    for (int64_t j = 0; j < len; ++j) p[j] *= inv;
+    const float inv = 1.0f / exp_shifted(p, len, *std::max_element(p, p + len));
+    for (int64_t i = 0; i < len; ++i) p[i] *= inv;
   }
-  // Weighted sum of the V rows, again one pass over the cache for the whole group.
+  // Weighted sum of the V rows, again one pass over the cache for the whole group, four rows at a time.
   std::fill(o0, o0 + s.group * d, 0.f);
-  for (int64_t j = 0; j < len; ++j) {
+  for (j = 0; j + 4 <= len; j += 4) {
+    const float* vj = v_cache + j * s.kv_row + int64_t(g) * d;
+    for (int h = 0; h < s.group; ++h) {
+      const float* ph = scratch.data() + h * len + j;
+      axpy4(ph, vj, s.kv_row, d, o0 + h * d);
+    }
+  }
+  for (; j < len; ++j) {
     const float* vj = v_cache + j * s.kv_row + int64_t(g) * d;
     for (int h = 0; h < s.group; ++h) axpy(scratch[size_t(h * len + j)], vj, o0 + h * d, d);
   }

@@ -2,29 +2,29 @@
 //
 // Both operands are stored "k-contiguous": a token's activations x[t, :] and a weight row W[r, :] each run along the
 // reduction index k. So the micro-kernel is a block of dot products: it keeps a T × R tile of 8-lane accumulators
-// (T tokens × R weight rows) and walks k 16 elements at a time:
+// (T tokens × R weight rows) and walks k 16 elements at a time,
 //
-//        k →   16 at a time                        acc[t][r] += x[t, k..k+8) ⊙ W[r, k..k+8)   (8 lanes, FMA)
-//   x[t0] ░░░░░░░░▓▓▓▓▓▓▓▓...    ┐
-//   x[t1] ░░░░░░░░▓▓▓▓▓▓▓▓...    │ T = 4 tokens    one widened weight vector feeds T FMAs,
-//   x[t2] ...                    │                 one x vector feeds R FMAs
-//   x[t3] ...                    ┘
-//   W[r0] ░░░░░░░░▓▓▓▓▓▓▓▓...    ┐
-//   W[r1] ...                    │ R = 3 rows      12 accumulators + 3 weights + 1 x = the 16 ymm registers
-//   W[r2] ...                    ┘
+//        k →  16 at a time                          acc[t][r] += x[t, k..k+8) ⊙ W[r, k..k+8)   (8 lanes, FMA)
+//   x[t0] ▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓ ...   ┐
+//   x[t1] ▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓ ...   │ T = 3 tokens     one widened weight vector feeds T FMAs,
+//   x[t2] ▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓ ...   ┘                  one x vector feeds R FMAs
+//   W[r0] ▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓ ...   ┐
+//   W[r1] ▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓ ...   │ R = 3 rows       9 accumulators + 3 weights + 1 x + 1 mask = 14 of 16 registers
+//   W[r2] ▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓▓ ...   ┘
 //
-// and at the end reduces each accumulator's 8 lanes to one output. Per 16 k it issues 24 FMAs for 6 weight loads,
-// 8 x loads and 6 widening ops, which keeps the two FMA pipes of a Zen 3 / Skylake core busy.
+// and at the end reduces each accumulator's 8 lanes to one output. Per 16 k: 18 FMAs, 12 loads, 6 widening ops,
+// which keeps both FMA pipes of a Zen 3 core busy. (A 4 × 3 tile would leave no register for x: GCC then folds
+// every x load into its FMA, 30 loads per 24 FMAs, and runs at ~55% of the 3 × 3 tile's speed.)
 //
 // Widening bf16 → f32 costs one integer op per 8 weights: a 32-byte load holds 16 bf16 as 8 pairs; shifting each
 // 32-bit pair left by 16 gives the even elements as f32, masking off its low half gives the odd ones. The x rows
 // are packed once per call in the same even/odd order (pack_tile), so the dot products still line up. f16 widens
 // with F16C's vcvtph2ps and f32 needs nothing; both keep x in natural order.
 //
-// Cache blocking: a k-block of 512 keeps a tile's x (4 · 512 · 4 B = 8 KB) in L1 while it is reused by every
-// weight row of the block, and a block of weight rows (≤ 192 · 512 · 2 B) stays in L2 while every token tile
-// passes over it. Threads take blocks of output rows. For n = 1 there is nothing to reuse: the GEMV streams whole
-// rows (no k-blocking), 4 rows at a time, and its speed is the memory bandwidth.
+// Cache blocking: a k-block of 1024 keeps a tile's x (3 · 1024 · 4 B = 12 KB) in L1 while every weight row of the
+// block reuses it, and a block of ≤ 96 weight rows (96 · 1024 · 2 B = 192 KB) stays in L2 while every token tile
+// passes over it. Threads claim blocks of output rows. For n = 1 there is nothing to reuse: the GEMV (gemv_row)
+// streams the weights row after row, and its speed is the memory bandwidth.
 #include "backends/cpu/matmul_internal.h"
 
 #if FS_HAVE_X86_SIMD
@@ -33,24 +33,18 @@
 #include <algorithm>
 #include <vector>
 
+#include "backends/cpu/avx2_math.h"
 #include "backends/cpu/thread_pool.h"
 
 namespace fs::cpu {
 
 namespace {
 
-#ifndef EXP_T
-#define EXP_T 3
-#define EXP_R 3
-#define EXP_G 4
-#define EXP_K 1024
-#define EXP_B 96
-#endif
-constexpr int kTileTokens = EXP_T;       // T of the GEMM tile
-constexpr int kTileRows = EXP_R;         // R of the GEMM tile
-constexpr int kGemvRows = EXP_G;         // R of the GEMV tile (T = 1)
-constexpr int64_t kBlockK = EXP_K;     // k-block of the GEMM
-constexpr int64_t kMaxBlockRows = EXP_B / kTileRows * kTileRows;  // weight rows per GEMM work item
+constexpr int kTileTokens = 3;    // T of the GEMM tile
+constexpr int kTileRows = 3;      // R of the GEMM tile
+constexpr int kGemvPrefetch = 1024;       // GEMV: prefetch this many bytes ahead of the weight being read
+constexpr int64_t kBlockK = 1024;         // k-block of the GEMM: a tile's x (3 · 1024 · 4 B = 12 KB) fits in L1
+constexpr int64_t kMaxBlockRows = 96;     // weight rows per GEMM work item: 96 · 1024 · 2 B = 192 KB, fits in L2
 
 // ---- widening 16 weights into two f32 vectors, lo and hi ----
 // x must be packed so that its lo/hi halves hold the matching k's (Deinterleave: even/odd; else first/second 8).
@@ -135,17 +129,13 @@ FS_AVX2 void tile(const float* xp, const char* w, int64_t stride, int64_t chunks
   __m256 acc[kPadded];
   for (int i = 0; i < kPadded; ++i) acc[i] = _mm256_setzero_ps();
   for (int64_t c = 0; c < chunks; ++c, xp += T * 16, w += W::kBytes) {
-#ifdef EXP_PF
-    if (T == 1 && (c & 1) == 0)
-      for (int r = 0; r < R; ++r) _mm_prefetch(w + r * stride + EXP_PF, _MM_HINT_T0);
-#endif
     __m256 wv[R];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) wv[r] = W::lo(w + r * stride);
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       __m256 xv = _mm256_loadu_ps(xp + t * 16);
-      asm("" : "+x"(xv));
+      asm("" : "+x"(xv));  // keep x in a register: otherwise GCC folds this load into each of the R FMAs
 #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) acc[t * R + r] = _mm256_fmadd_ps(wv[r], xv, acc[t * R + r]);
     }
@@ -175,16 +165,38 @@ TileFn tile_for_tokens(int tokens) {
 
 template <class W>
 TileFn pick_tile(int T, int R) {
-  if (R == kTileRows) return tile_for_tokens<W, kTileRows>(T);
-  if (R == kGemvRows) return tile_for_tokens<W, kGemvRows>(T);
-  return tile_for_tokens<W, 1>(T);
+  return R == kTileRows ? tile_for_tokens<W, kTileRows>(T) : tile_for_tokens<W, 1>(T);
+}
+
+// ---- the GEMV kernel (n = 1) ----
+// Σ_k x[k] · W[r, k] for one row, over `chunks` · 16 k's. One row at a time, with four accumulators along k (so
+// the FMA latency never stalls the loop): the rows of a work item are contiguous, so the weights are read as one
+// sequential stream. A single core cannot keep enough cache-line misses in flight on its own (each 32 bytes of
+// bf16 costs ~7 instructions, which fills the out-of-order window long before the memory latency is covered), so
+// the loop also prefetches kGemvPrefetch bytes ahead; that is worth 10-15% of bandwidth here.
+template <class W>
+FS_AVX2 float gemv_row(const float* xp, const char* w, int64_t chunks) {
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t c = 0;
+  for (; c + 2 <= chunks; c += 2, xp += 32, w += 2 * W::kBytes) {
+    for (int b = 0; b < 2 * W::kBytes; b += 64) _mm_prefetch(w + b + kGemvPrefetch, _MM_HINT_T0);
+    a0 = _mm256_fmadd_ps(W::lo(w), _mm256_loadu_ps(xp), a0);
+    a1 = _mm256_fmadd_ps(W::hi(w), _mm256_loadu_ps(xp + 8), a1);
+    a2 = _mm256_fmadd_ps(W::lo(w + W::kBytes), _mm256_loadu_ps(xp + 16), a2);
+    a3 = _mm256_fmadd_ps(W::hi(w + W::kBytes), _mm256_loadu_ps(xp + 24), a3);
+  }
+  if (c < chunks) {
+    a0 = _mm256_fmadd_ps(W::lo(w), _mm256_loadu_ps(xp), a0);
+    a1 = _mm256_fmadd_ps(W::hi(w), _mm256_loadu_ps(xp + 8), a1);
+  }
+  return hsum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
 }
 
 // ---- the blocked loops ----
 
 struct Problem {
   const float* x;   // [n, K], for the k's past the last multiple of 16
-  const float* xp;  // packed tiles: tile j (tokens 4j..) starts at 4j · k16
+  const float* xp;  // packed tiles: the tile that starts at token t0 starts at xp + t0 · k16
   int n;
   int64_t N, K, k16;
   const char* w;
@@ -211,16 +223,23 @@ void store_tile(const Problem& p, int t0, int T, int64_t r0, int rows, const flo
   }
 }
 
-// Output rows [r0, r1): for each k-block, each token tile, each group of R weight rows: one micro-kernel call.
+// GEMV, output rows [r0, r1): one dot product per row over the whole of K.
 template <class W>
-void compute_rows(const Problem& p, int64_t r0, int64_t r1) {
-  const bool gemv = p.n == 1;
-  const int R = gemv ? kGemvRows : kTileRows;
-  const int64_t block_k = gemv ? std::max<int64_t>(p.k16, 16) : kBlockK;
-  float sums[(kTileTokens * std::max(kTileRows, kGemvRows) + 3) / 4 * 4];
+void gemv_rows(const Problem& p, int64_t r0, int64_t r1) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float s = gemv_row<W>(p.xp, p.w + r * p.stride, p.k16 / 16);
+    store_tile(p, 0, 1, r, 1, &s, true, true);
+  }
+}
+
+// GEMM, output rows [r0, r1): for each k-block, each token tile, each group of R weight rows: one micro-kernel call.
+template <class W>
+void gemm_rows(const Problem& p, int64_t r0, int64_t r1) {
+  constexpr int R = kTileRows;
+  float sums[(kTileTokens * R + 3) / 4 * 4];
   float single[(kTileTokens + 3) / 4 * 4];
-  for (int64_t k0 = 0; k0 == 0 || k0 < p.k16; k0 += block_k) {
-    const int64_t k1 = std::min(k0 + block_k, p.k16), chunks = (k1 - k0) / 16;
+  for (int64_t k0 = 0; k0 == 0 || k0 < p.k16; k0 += kBlockK) {
+    const int64_t k1 = std::min(k0 + kBlockK, p.k16), chunks = (k1 - k0) / 16;
     const bool first = k0 == 0, last = k1 == p.k16;
     for (int t0 = 0; t0 < p.n; t0 += kTileTokens) {
       const int T = std::min(kTileTokens, p.n - t0);
@@ -261,10 +280,12 @@ void run(ThreadPool& pool, const float* x, int n, const Weight& w, const Weight*
 
   const Problem p{x, packed, n, N, K, k16, static_cast<const char*>(w.data),
                   K * int64_t(dtype_size(w.dtype)), w.dtype, bias, out, accumulate};
-  // GEMV: a few large row ranges per thread (long sequential streams). GEMM: blocks that fit in L2.
-  const int64_t chunk = n == 1 ? pool.chunk_size(N, 64, 4, kGemvRows)
-                               : std::min(pool.chunk_size(N, 4 * kTileRows, 8, kTileRows), kMaxBlockRows);
-  pool.parallel_for(0, N, chunk, [&](int64_t lo, int64_t hi) { compute_rows<W>(p, lo, hi); });
+  if (n == 1) {  // GEMV: a few large row ranges per thread, each one long sequential stream
+    pool.parallel_for(0, N, pool.chunk_size(N, 64, 8), [&](int64_t lo, int64_t hi) { gemv_rows<W>(p, lo, hi); });
+  } else {       // GEMM: blocks of rows whose weights fit in L2
+    const int64_t chunk = std::min(pool.chunk_size(N, 4 * kTileRows, 8, kTileRows), kMaxBlockRows);
+    pool.parallel_for(0, N, chunk, [&](int64_t lo, int64_t hi) { gemm_rows<W>(p, lo, hi); });
+  }
 }
 
 }  // namespace

@@ -3,9 +3,10 @@
 #include "backends/cpu/simd.h"
 
 #include <atomic>
+#include <cmath>
 
 #if FS_HAVE_X86_SIMD
-#include <immintrin.h>
+#include "backends/cpu/avx2_math.h"
 #endif
 
 namespace fs::cpu {
@@ -40,13 +41,6 @@ float dot_portable(const float* a, const float* b, int64_t n) {
 #if FS_HAVE_X86_SIMD
 // ---- AVX2 ----
 
-FS_AVX2 float hsum(__m256 v) {
-  __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  s = _mm_add_ss(s, _mm_movehdup_ps(s));
-  return _mm_cvtss_f32(s);
-}
-
 FS_AVX2 float dot_avx2(const float* a, const float* b, int64_t n) {
   __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
   int64_t i = 0;
@@ -55,9 +49,27 @@ FS_AVX2 float dot_avx2(const float* a, const float* b, int64_t n) {
     acc1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), acc1);
   }
   for (; i + 8 <= n; i += 8) acc0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc0);
-  float s = hsum(_mm256_add_ps(acc0, acc1));
+  float s = hsum8(_mm256_add_ps(acc0, acc1));
   for (; i < n; ++i) s += a[i] * b[i];
   return s;
+}
+
+FS_AVX2 void dot4_avx2(const float* q, const float* rows, int64_t stride, int64_t n, float out[4]) {
+  const float *r0 = rows, *r1 = rows + stride, *r2 = rows + 2 * stride, *r3 = rows + 3 * stride;
+  __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {  // one load of q feeds four FMAs
+    const __m256 qv = _mm256_loadu_ps(q + i);
+    a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(r0 + i), a0);
+    a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(r1 + i), a1);
+    a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(r2 + i), a2);
+    a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(r3 + i), a3);
+  }
+  out[0] = hsum8(a0), out[1] = hsum8(a1), out[2] = hsum8(a2), out[3] = hsum8(a3);
+  for (; i < n; ++i) {
+    out[0] += q[i] * r0[i], out[1] += q[i] * r1[i];
+    out[2] += q[i] * r2[i], out[3] += q[i] * r3[i];
+  }
 }
 
 FS_AVX2 void axpy_avx2(float alpha, const float* x, float* y, int64_t n) {
@@ -66,6 +78,36 @@ FS_AVX2 void axpy_avx2(float alpha, const float* x, float* y, int64_t n) {
   for (; i + 8 <= n; i += 8)
     _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
   for (; i < n; ++i) y[i] += alpha * x[i];
+}
+
+FS_AVX2 void axpy4_avx2(const float alpha[4], const float* rows, int64_t stride, int64_t n, float* y) {
+  const float *r0 = rows, *r1 = rows + stride, *r2 = rows + 2 * stride, *r3 = rows + 3 * stride;
+  const __m256 c0 = _mm256_set1_ps(alpha[0]), c1 = _mm256_set1_ps(alpha[1]);
+  const __m256 c2 = _mm256_set1_ps(alpha[2]), c3 = _mm256_set1_ps(alpha[3]);
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {  // y is loaded and stored once for four rows
+    __m256 acc = _mm256_loadu_ps(y + i);
+    acc = _mm256_fmadd_ps(c0, _mm256_loadu_ps(r0 + i), acc);
+    acc = _mm256_fmadd_ps(c1, _mm256_loadu_ps(r1 + i), acc);
+    acc = _mm256_fmadd_ps(c2, _mm256_loadu_ps(r2 + i), acc);
+    acc = _mm256_fmadd_ps(c3, _mm256_loadu_ps(r3 + i), acc);
+    _mm256_storeu_ps(y + i, acc);
+  }
+  for (; i < n; ++i) y[i] += alpha[0] * r0[i] + alpha[1] * r1[i] + alpha[2] * r2[i] + alpha[3] * r3[i];
+}
+
+FS_AVX2 float exp_shifted_avx2(float* x, int64_t n, float shift) {
+  const __m256 vs = _mm256_set1_ps(shift);
+  __m256 sum = _mm256_setzero_ps();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vs));
+    _mm256_storeu_ps(x + i, e);
+    sum = _mm256_add_ps(sum, e);
+  }
+  float s = hsum8(sum);
+  for (; i < n; ++i) s += (x[i] = std::exp(x[i] - shift));
+  return s;
 }
 
 FS_AVX2 void widen_avx2(const void* src, DType type, int64_t n, float* dst) {
@@ -97,6 +139,13 @@ float dot(const float* a, const float* b, int64_t n) {
   return dot_portable(a, b, n);
 }
 
+void dot4(const float* q, const float* rows, int64_t stride, int64_t n, float out[4]) {
+#if FS_HAVE_X86_SIMD
+  if (use_avx2()) return dot4_avx2(q, rows, stride, n, out);
+#endif
+  for (int r = 0; r < 4; ++r) out[r] = dot_portable(q, rows + r * stride, n);
+}
+
 float sum_squares(const float* x, int64_t n) { return dot(x, x, n); }
 
 void axpy(float alpha, const float* x, float* y, int64_t n) {
@@ -104,6 +153,22 @@ void axpy(float alpha, const float* x, float* y, int64_t n) {
   if (use_avx2()) return axpy_avx2(alpha, x, y, n);
 #endif
   for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+
+void axpy4(const float alpha[4], const float* rows, int64_t stride, int64_t n, float* y) {
+#if FS_HAVE_X86_SIMD
+  if (use_avx2()) return axpy4_avx2(alpha, rows, stride, n, y);
+#endif
+  for (int r = 0; r < 4; ++r) axpy(alpha[r], rows + r * stride, y, n);
+}
+
+float exp_shifted(float* x, int64_t n, float shift) {
+#if FS_HAVE_X86_SIMD
+  if (use_avx2()) return exp_shifted_avx2(x, n, shift);
+#endif
+  float s = 0.f;
+  for (int64_t i = 0; i < n; ++i) s += (x[i] = std::exp(x[i] - shift));
+  return s;
 }
 
 void widen_row(const void* src, DType type, int64_t n, float* dst) {

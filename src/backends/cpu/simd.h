@@ -29,10 +29,16 @@ bool set_avx2_enabled(bool on);
 
 // Σ a[i]·b[i].
 float dot(const float* a, const float* b, int64_t n);
+// out[r] = Σ q[i]·rows[r·stride + i] for r = 0..3: four dot products sharing q (attention's scores).
+void dot4(const float* q, const float* rows, int64_t stride, int64_t n, float out[4]);
 // Σ x[i]².
 float sum_squares(const float* x, int64_t n);
 // y[i] += alpha · x[i].
 void axpy(float alpha, const float* x, float* y, int64_t n);
+// y[i] += Σ_r alpha[r] · rows[r·stride + i] for r = 0..3: four rows added in one pass over y (attention's p·V).
+void axpy4(const float alpha[4], const float* rows, int64_t stride, int64_t n, float* y);
+// x[i] = e^(x[i] − shift); returns Σ x[i] (the softmax numerators and their sum).
+float exp_shifted(float* x, int64_t n, float shift);
 // dst[i] = src[i] widened to f32, src stored as `type`.
 void widen_row(const void* src, DType type, int64_t n, float* dst);
 

@@ -190,6 +190,225 @@ __global__ void __launch_bounds__(kWarps * 32) attn_prefill_kernel(const __grid_
   }
 }
 
+// ---- tensor-core kernel (bf16 cache, head_dim 64 / 128) --------------------------------------------------------
+
+constexpr int kTcWarps = 4;
+constexpr int kTcBQ = kTcWarps * 16;  // queries per block (one m16 tile per warp)
+constexpr int kTcBK = 64;             // keys per tile
+
+template <int D>
+constexpr int tc_stride() { return D + 8; }  // bf16 per shared row: +16 bytes shifts each row by 4 banks
+template <int D>
+constexpr size_t tc_smem() { return size_t(2) * 2 * kTcBK * tc_stride<D>() * sizeof(uint16_t); }  // 2 stages × K, V
+
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+__device__ __forceinline__ void ldsm_x4(uint32_t* r, uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+__device__ __forceinline__ void ldsm_x4_trans(uint32_t* r, uint32_t addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+__device__ __forceinline__ void mma_bf16(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
+  asm volatile(
+      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
+      "{%0,%1,%2,%3};\n"
+      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+// Two f32 → one register of two bf16 (round to nearest even), the lower index in the low half as mma expects.
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
+  return uint32_t(to_bf16_bits(lo)) | (uint32_t(to_bf16_bits(hi)) << 16);
+}
+
+template <int D>
+__global__ void __launch_bounds__(kTcWarps * 32) attn_prefill_tc_kernel(const __grid_constant__ PrefillParams p) {
+  constexpr int S = tc_stride<D>();
+  constexpr int KSTEPS = D / 16;  // k16 steps of Q·Kᵀ
+  constexpr int DT = D / 8;       // n8 tiles of the output
+  constexpr int NT = kTcBK / 8;   // n8 tiles of the scores
+  extern __shared__ __align__(16) uint16_t tsm[];  // [stage][K | V][kTcBK][S]
+  __shared__ int qpos[kTcBQ];
+  __shared__ int kmax_s, bad_s;
+  grid_dep_launch();
+  grid_dep_wait();
+
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int g = lane >> 2, t = lane & 3;  // mma fragment coordinates: row group, thread in group
+  // Reversed block order: with consecutive positions the last queries see the most keys, so they start first
+  // and the short blocks fill in behind them.
+  const int i0 = (gridDim.x - 1 - blockIdx.x) * kTcBQ, h = blockIdx.y, kvh = h / (p.n_heads / p.n_kv_heads);
+  const int qdim = p.n_heads * D;
+  if (tid < kTcBQ) qpos[tid] = i0 + tid < p.n ? p.pos[i0 + tid] : -1;
+  __syncthreads();
+  if (tid == 0) {
+    int mx = -1, bad = 0;
+    for (int a = 0; a < kTcBQ && i0 + a < p.n; ++a) {
+      if (qpos[a] < 0 || qpos[a] >= p.capacity) bad = 1;
+      mx = max(mx, qpos[a]);
+    }
+    if (bad) atomicOr(p.err, kErrPosition);
+    kmax_s = mx, bad_s = bad;
+  }
+  __syncthreads();
+  if (bad_s) return;
+  const int kmax = kmax_s;
+
+  const uint16_t* K = static_cast<const uint16_t*>(p.k) + size_t(kvh) * D;
+  const uint16_t* V = static_cast<const uint16_t*>(p.v) + size_t(kvh) * D;
+  const uint32_t smem0 = uint32_t(__cvta_generic_to_shared(tsm));
+  constexpr uint32_t kTileBytes = kTcBK * S * 2;
+  // Tile k0 → stage: 16-byte chunks, rows past kmax zero-filled (their source address is clamped to row 0).
+  auto load_tile = [&](int k0, int stage) {
+    constexpr int CPR = D / 8;  // chunks per row
+    const uint32_t ks = smem0 + stage * 2 * kTileBytes, vs = ks + kTileBytes;
+    for (int c = tid; c < kTcBK * CPR; c += kTcWarps * 32) {
+      const int r = c / CPR, col = (c % CPR) * 8, key = k0 + r;
+      const bool ok = key <= kmax;
+      const size_t off = size_t(ok ? key : 0) * p.kv_dim + col;
+      const uint32_t so = uint32_t(r * S + col) * 2;
+      cp_async16(ks + so, K + off, ok);
+      cp_async16(vs + so, V + off, ok);
+    }
+    cp_async_commit();
+  };
+  load_tile(0, 0);
+
+  // This warp's 16 query rows: g and g + 8. Q as A fragments for every k16 step, rounded to bf16 once.
+  const int qr0 = warp * 16 + g, qr1 = qr0 + 8;
+  const int pos0 = qpos[qr0], pos1 = qpos[qr1];
+  int wmax = -1;
+  for (int a = 0; a < 16; ++a) wmax = max(wmax, qpos[warp * 16 + a]);
+  uint32_t qa[KSTEPS][4];
+  {
+    const float* q0 = p.q + size_t(i0 + qr0) * qdim + size_t(h) * D;
+    const float* q1 = p.q + size_t(i0 + qr1) * qdim + size_t(h) * D;
+    const bool v0 = i0 + qr0 < p.n, v1 = i0 + qr1 < p.n;
+#pragma unroll
+    for (int kk = 0; kk < KSTEPS; ++kk) {
+      const int c = kk * 16 + 2 * t;
+      const float2 a0 = v0 ? *reinterpret_cast<const float2*>(q0 + c) : make_float2(0.f, 0.f);
+      const float2 a1 = v1 ? *reinterpret_cast<const float2*>(q1 + c) : make_float2(0.f, 0.f);
+      const float2 a2 = v0 ? *reinterpret_cast<const float2*>(q0 + c + 8) : make_float2(0.f, 0.f);
+      const float2 a3 = v1 ? *reinterpret_cast<const float2*>(q1 + c + 8) : make_float2(0.f, 0.f);
+      qa[kk][0] = pack_bf16(a0.x, a0.y);
+      qa[kk][1] = pack_bf16(a1.x, a1.y);
+      qa[kk][2] = pack_bf16(a2.x, a2.y);
+      qa[kk][3] = pack_bf16(a3.x, a3.y);
+    }
+  }
+
+  const float sl2 = p.scale * 1.4426950408889634f;  // exp(x · scale) = 2^(x · scale · log2 e)
+  float o[DT][4];
+#pragma unroll
+  for (int j = 0; j < DT; ++j) o[j][0] = o[j][1] = o[j][2] = o[j][3] = 0.f;
+  float m0 = -INFINITY, m1 = -INFINITY, l0 = 0.f, l1 = 0.f;  // running max (unscaled scores) and sum, rows g, g+8
+
+  // ldmatrix lane addresses (bytes within a stage). K (no trans): matrix mi = lane/8 covers keys 0..7 of an n8
+  // tile × dims 8·mi.. of a 32-dim slab → b0b1, b2b3 of two k16 steps. V (trans): matrices = keys +0/+8 × dims
+  // +0/+8 → b0b1, b2b3 of two n8 output tiles.
+  const uint32_t k_lane = uint32_t((lane & 7) * S + (lane >> 3) * 8) * 2;
+  const uint32_t v_lane = uint32_t(((lane & 7) + ((lane >> 3) & 1) * 8) * S + (lane >> 4) * 8) * 2 + kTileBytes;
+
+  for (int k0 = 0, it = 0; k0 <= kmax; k0 += kTcBK, ++it) {
+    if (k0 + kTcBK <= kmax) {
+      load_tile(k0 + kTcBK, (it + 1) & 1);
+      cp_async_wait<1>();
+    } else {
+      cp_async_wait<0>();
+    }
+    __syncthreads();
+    if (k0 <= wmax) {  // warp-uniform: some query of this warp sees a key of the tile
+      const uint32_t st = smem0 + (it & 1) * 2 * kTileBytes;
+      float s[NT][4];
+#pragma unroll
+      for (int j = 0; j < NT; ++j) {
+        s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.f;
+#pragma unroll
+        for (int kk = 0; kk < KSTEPS; kk += 2) {
+          uint32_t b[4];
+          ldsm_x4(b, st + k_lane + uint32_t(j * 8 * S + kk * 16) * 2);
+          mma_bf16(s[j], qa[kk], b[0], b[1]);
+          mma_bf16(s[j], qa[kk + 1], b[2], b[3]);
+        }
+      }
+      // causal mask and the tile's row maxima
+      float mt0 = -INFINITY, mt1 = -INFINITY;
+#pragma unroll
+      for (int j = 0; j < NT; ++j) {
+        const int key = k0 + j * 8 + 2 * t;
+        if (key > pos0) s[j][0] = -INFINITY;
+        if (key + 1 > pos0) s[j][1] = -INFINITY;
+        if (key > pos1) s[j][2] = -INFINITY;
+        if (key + 1 > pos1) s[j][3] = -INFINITY;
+        mt0 = fmaxf(mt0, fmaxf(s[j][0], s[j][1]));
+        mt1 = fmaxf(mt1, fmaxf(s[j][2], s[j][3]));
+      }
+      // the 4 lanes of a quad hold one row between them
+      mt0 = fmaxf(mt0, __shfl_xor_sync(0xffffffffu, mt0, 1));
+      mt0 = fmaxf(mt0, __shfl_xor_sync(0xffffffffu, mt0, 2));
+      mt1 = fmaxf(mt1, __shfl_xor_sync(0xffffffffu, mt1, 1));
+      mt1 = fmaxf(mt1, __shfl_xor_sync(0xffffffffu, mt1, 2));
+      const float mn0 = fmaxf(m0, mt0), mn1 = fmaxf(m1, mt1);
+      // A row with nothing visible yet keeps m = -inf: use 0 as the reference so exp2(-inf) = 0 and no inf - inf.
+      const float r0 = mn0 == -INFINITY ? 0.f : mn0 * sl2, r1 = mn1 == -INFINITY ? 0.f : mn1 * sl2;
+      const float c0 = exp2f(m0 * sl2 - r0), c1 = exp2f(m1 * sl2 - r1);
+      m0 = mn0, m1 = mn1;
+      float ls0 = 0.f, ls1 = 0.f;
+#pragma unroll
+      for (int j = 0; j < NT; ++j) {
+        s[j][0] = exp2f(fmaf(s[j][0], sl2, -r0));
+        s[j][1] = exp2f(fmaf(s[j][1], sl2, -r0));
+        s[j][2] = exp2f(fmaf(s[j][2], sl2, -r1));
+        s[j][3] = exp2f(fmaf(s[j][3], sl2, -r1));
+        ls0 += s[j][0] + s[j][1];
+        ls1 += s[j][2] + s[j][3];
+      }
+      l0 = l0 * c0 + ls0;  // per-lane partial sums; the quad adds them at the end
+      l1 = l1 * c1 + ls1;
+#pragma unroll
+      for (int j = 0; j < DT; ++j) o[j][0] *= c0, o[j][1] *= c0, o[j][2] *= c1, o[j][3] *= c1;
+
+      // O += P·V, one k16 step = two n8 score tiles
+#pragma unroll
+      for (int kk = 0; kk < kTcBK / 16; ++kk) {
+        const uint32_t pa[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]), pack_bf16(s[2 * kk][2], s[2 * kk][3]),
+                                pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                                pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+#pragma unroll
+        for (int dp = 0; dp < DT / 2; ++dp) {
+          uint32_t b[4];
+          ldsm_x4_trans(b, st + v_lane + uint32_t(kk * 16 * S + dp * 16) * 2);
+          mma_bf16(o[2 * dp], pa, b[0], b[1]);
+          mma_bf16(o[2 * dp + 1], pa, b[2], b[3]);
+        }
+      }
+    }
+    __syncthreads();  // this stage is refilled by the next iteration's load
+  }
+
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 1);
+  l0 += __shfl_xor_sync(0xffffffffu, l0, 2);
+  l1 += __shfl_xor_sync(0xffffffffu, l1, 1);
+  l1 += __shfl_xor_sync(0xffffffffu, l1, 2);
+  const float inv0 = 1.f / l0, inv1 = 1.f / l1;
+  float* out0 = p.out + size_t(i0 + qr0) * qdim + size_t(h) * D + 2 * t;
+  float* out1 = p.out + size_t(i0 + qr1) * qdim + size_t(h) * D + 2 * t;
+#pragma unroll
+  for (int j = 0; j < DT; ++j) {
+    if (i0 + qr0 < p.n) *reinterpret_cast<float2*>(out0 + j * 8) = make_float2(o[j][0] * inv0, o[j][1] * inv0);
+    if (i0 + qr1 < p.n) *reinterpret_cast<float2*>(out1 + j * 8) = make_float2(o[j][2] * inv1, o[j][3] * inv1);
+  }
+}
+
 template <typename T>
 void launch_prefill(const Ctx& c, const PrefillParams& p) {
   const dim3 grid(ceil_div(p.n, kBQ), p.n_heads), block(kWarps * 32);
@@ -211,6 +430,10 @@ void init_attention_attributes() {
   const int mid = int(prefill_smem(128));
   FS_CUDA(cudaFuncSetAttribute(attn_prefill_kernel<float, 4>, cudaFuncAttributeMaxDynamicSharedMemorySize, mid));
   FS_CUDA(cudaFuncSetAttribute(attn_prefill_kernel<uint16_t, 4>, cudaFuncAttributeMaxDynamicSharedMemorySize, mid));
+  FS_CUDA(cudaFuncSetAttribute(attn_prefill_tc_kernel<64>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               int(tc_smem<64>())));
+  FS_CUDA(cudaFuncSetAttribute(attn_prefill_tc_kernel<128>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               int(tc_smem<128>())));
 }
 
 void attention_prefill(const Ctx& c, const float* q, const KvLayer& cache, const int32_t* pos, int n, int n_heads,
@@ -229,10 +452,22 @@ void attention_prefill(const Ctx& c, const float* q, const KvLayer& cache, const
   p.kv_dim = cache.kv_dim;
   p.capacity = cache.capacity;
   p.scale = 1.f / sqrtf(float(head_dim));
-  if (cache.dtype == DType::F32)
+  if (cache.dtype == DType::F32) {
     launch_prefill<float>(c, p);
-  else
+    return;
+  }
+  // The tensor-core kernel's loads: float2 of q and out, 16-byte rows of K and V.
+  const bool tc_ok = (head_dim == 64 || head_dim == 128) && (reinterpret_cast<uintptr_t>(q) & 7) == 0 &&
+                     (reinterpret_cast<uintptr_t>(out) & 7) == 0 && aligned16(cache.k) && aligned16(cache.v) &&
+                     cache.kv_dim % 8 == 0;
+  if (!tc_ok) {
     launch_prefill<uint16_t>(c, p);
+    return;
+  }
+  const dim3 grid(ceil_div(n, kTcBQ), n_heads), block(kTcWarps * 32);
+  const char* name = "attention (prefill, tensor cores)";
+  if (head_dim == 64) launch(c, name, grid, block, tc_smem<64>(), attn_prefill_tc_kernel<64>, p);
+  else launch(c, name, grid, block, tc_smem<128>(), attn_prefill_tc_kernel<128>, p);
 }
 
 }  // namespace fs::cuda
