@@ -12,12 +12,6 @@ namespace fs::cli {
 
 namespace {
 
-std::string shape_str(const std::vector<int64_t>& s) {
-  std::string out = "[";
-  for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
-  return out + "]";
-}
-
 std::string human_bytes(double b) {
   const char* unit[] = {"B", "KB", "MB", "GB", "TB"};
   int u = 0;

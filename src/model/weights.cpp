@@ -8,13 +8,13 @@
 
 namespace fs {
 
-namespace {
-
 std::string shape_str(const std::vector<int64_t>& s) {
   std::string out = "[";
   for (size_t i = 0; i < s.size(); ++i) out += (i ? ", " : "") + std::to_string(s[i]);
   return out + "]";
 }
+
+namespace {
 
 Weight as_weight(const TensorInfo& t) {
   Weight w;

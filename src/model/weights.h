@@ -46,6 +46,8 @@ struct ExpectedTensor {
   Weight* (*slot)(ModelWeights&, int layer) = nullptr;
 };
 std::vector<ExpectedTensor> expected_tensors(const ModelConfig& c);
+// "[151936, 1024]": how loading errors and `fs inspect` write a shape.
+std::string shape_str(const std::vector<int64_t>& shape);
 
 // Binds the mapped tensors to a ModelWeights of host pointers. Checks that every expected tensor is present with
 // its expected shape and a supported dtype; throws fs::Error listing what is missing or misshapen.
