@@ -207,16 +207,19 @@ struct Problem {
   bool accumulate;
 };
 
-// Writes one tile's sums into out. The first k-block starts from the bias / residual; the last adds the k's that
-// the 16-wide kernel left over (K not a multiple of 16).
+// Σ x[token, k] · W[row, k] over the k's the 16-wide kernels leave over (K not a multiple of 16).
+float tail_dot(const Problem& p, int64_t token, int64_t row) {
+  float s = 0.f;
+  for (int64_t k = p.k16; k < p.K; ++k) s += p.x[token * p.K + k] * load_as_f32(p.w, p.dtype, size_t(row * p.K + k));
+  return s;
+}
+
+// Writes one tile's sums into out. The first k-block starts from the bias / residual; the last adds the tail.
 void store_tile(const Problem& p, int t0, int T, int64_t r0, int rows, const float* sums, bool first, bool last) {
   for (int t = 0; t < T; ++t) {
     for (int i = 0; i < rows; ++i) {
       const int64_t row = r0 + i;
-      float s = sums[t * rows + i];
-      if (last)
-        for (int64_t k = p.k16; k < p.K; ++k)
-          s += p.x[int64_t(t0 + t) * p.K + k] * load_as_f32(p.w, p.dtype, size_t(row * p.K + k));
+      const float s = sums[t * rows + i] + (last ? tail_dot(p, t0 + t, row) : 0.f);
       float* o = p.out + int64_t(t0 + t) * p.N + row;
       *o = first ? matmul_output_base(o, p.accumulate, p.bias, row) + s : *o + s;
     }
@@ -227,8 +230,8 @@ void store_tile(const Problem& p, int t0, int T, int64_t r0, int rows, const flo
 template <class W>
 void gemv_rows(const Problem& p, int64_t r0, int64_t r1) {
   for (int64_t r = r0; r < r1; ++r) {
-    const float s = gemv_row<W>(p.xp, p.w + r * p.stride, p.k16 / 16);
-    store_tile(p, 0, 1, r, 1, &s, true, true);
+    const float s = gemv_row<W>(p.xp, p.w + r * p.stride, p.k16 / 16) + (p.k16 < p.K ? tail_dot(p, 0, r) : 0.f);
+    p.out[r] = matmul_output_base(p.out + r, p.accumulate, p.bias, r) + s;
   }
 }
 
