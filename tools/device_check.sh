@@ -16,7 +16,7 @@
 #   mkdir -p .carry/dev && cp build-dev/{fs,tokenizer_bench,fs_cuda_tests,fs_cuda_bench} .carry/dev/
 #   python3 tools/english_prose.py .carry/tok/english_prose.txt
 # then through the device tool, carrying [".carry/dev", ".carry/tok"]:  bash tools/device_check.sh [parts...]
-# parts: tests bench ops torch goldens tokspeed (default: all). Logs go to $OUT.
+# parts: tests bench ablate ops torch goldens tokspeed (default: all but ablate). Logs go to $OUT.
 set -uo pipefail
 OUT=${OUT:-device-out}
 mkdir -p "$OUT"
@@ -44,6 +44,16 @@ if has bench; then
   done
 fi
 
+if has ablate; then
+  echo "== ablation: the same fs bench with one decode feature turned off at a time (FS_CUDA_DISABLE)"
+  for shape in qwen3-0.6b llama-3.2-1b; do
+    for off in none pdl; do
+      echo "-- $shape, off: $off" | tee -a "$OUT/ablate.log"
+      FS_CUDA_DISABLE=$([ "$off" = none ] || echo "$off") timeout 240 "$BIN/fs" bench --shape "$shape" --device cuda \
+        -p 512 -n 128 -r 5 --depth 4096 2>&1 | tee -a "$OUT/ablate.log" | grep -E "tg|pp" || status=1
+    done
+  done
+fi
 if has ops; then
   echo "== per-op bench"
   timeout 200 "$BIN/fs_cuda_bench" > "$OUT/ops.log" 2>&1 || status=1

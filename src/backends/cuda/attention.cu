@@ -15,9 +15,7 @@
 //     16 lanes × 8 dims, two rows per load instruction); each warp walks its rows in steps, with the loads of
 //     the next step in flight while the current one is computed (two register buffers);
 //   * the 4 warps' (m, l, o) merge in shared memory into the split's partial result; the LAST block of the
-//     (query, kv head) to finish (an atomic counter; it resets the counter for the next launch) merges the splits:
-//         M = max_s m_s,  out = Σ_s e^{m_s − M} o_s / Σ_s e^{m_s − M} l_s,
-//     so the combine costs no extra kernel launch.
+//     (query, kv head) to finish merges the splits (attention_splits.cuh), so the combine costs no extra launch.
 //
 // The grid is fixed by the cache capacity, not the context length: positions live on the device and the launch
 // must be replayable from a CUDA graph. Each block derives the chunk size from pos[i] itself
@@ -25,6 +23,7 @@
 // exit at once.
 // Softmax is f32 with expf; the result matches the CPU oracle to f32 rounding whatever the cache dtype (a bf16
 // cache holds bf16-rounded K and V; the tests give the CPU oracle the same rounded values).
+#include "backends/cuda/attention_splits.cuh"
 #include "backends/cuda/ops.h"
 
 namespace fs::cuda {
@@ -32,7 +31,6 @@ namespace {
 
 constexpr int kWarps = 4;
 constexpr int kMaxGroup = 8;  // query heads per kv head (GQA group) the decode kernel handles
-constexpr int kMinChunk = 128;  // short contexts: one split, no combine phase
 
 struct DecodeParams {
   const float* q;
@@ -40,11 +38,9 @@ struct DecodeParams {
   const void* v;
   const int32_t* pos;
   float* out;
-  float* part_o;      // [n][n_heads][max_splits][head_dim]
-  float* part_ml;     // [n][n_heads][max_splits][2]
-  unsigned* counter;  // [n][n_kv_heads]
+  SplitWorkspace splits;
   unsigned* err;
-  int n_heads, n_kv_heads, head_dim, kv_dim, capacity, max_splits;
+  int n_heads, n_kv_heads, head_dim, kv_dim, capacity;
   float scale;
 };
 
@@ -108,7 +104,6 @@ __global__ void __launch_bounds__(kWarps * 32, GMAX <= 2 ? 3 : 1) attn_decode_ke
   constexpr int STEP = BATCH * SUB;                  // positions per warp per step
   __shared__ float sm_m[kWarps][GMAX], sm_l[kWarps][GMAX];
   __shared__ float sm_o[kWarps][GMAX][LPR * DPL];
-  __shared__ bool is_last;
   grid_dep_launch();
   grid_dep_wait();
 
@@ -123,8 +118,8 @@ __global__ void __launch_bounds__(kWarps * 32, GMAX <= 2 ? 3 : 1) attn_decode_ke
     return;
   }
   const int L = P + 1;
-  int chunk = (L + p.max_splits - 1) / p.max_splits;
-  chunk = max(kMinChunk, (chunk + 7) & ~7);
+  int chunk = (L + p.splits.max_splits - 1) / p.splits.max_splits;
+  chunk = max(kSplitMinChunk, (chunk + 7) & ~7);
   const int S = (L + chunk - 1) / chunk;
   if (s >= S) return;
   const int p0 = s * chunk, p1 = min(L, p0 + chunk);
@@ -243,39 +238,13 @@ __global__ void __launch_bounds__(kWarps * 32, GMAX <= 2 ? 3 : 1) attn_decode_ke
     if (S == 1) {  // a single split: this block has the whole answer
       p.out[size_t(i) * p.n_heads * hd + size_t(h) * hd + d] = O / Ls;
     } else {
-      const size_t slot = (size_t(i) * p.n_heads + h) * p.max_splits + s;
-      p.part_o[slot * hd + d] = O;
-      if (d == 0) p.part_ml[slot * 2] = M, p.part_ml[slot * 2 + 1] = Ls;
+      const size_t slot = split_slot(p.splits, p.n_heads, i, h, s);
+      p.splits.part_o[slot * hd + d] = O;
+      if (d == 0) p.splits.part_ml[slot * 2] = M, p.splits.part_ml[slot * 2 + 1] = Ls;
     }
   }
   if (S == 1) return;
-
-  // The last block of this (query, kv head) to finish combines all S splits.
-  __threadfence();
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    unsigned* ctr = p.counter + size_t(i) * p.n_kv_heads + kvh;
-    const unsigned done = atomicAdd(ctr, 1u);
-    is_last = done == unsigned(S - 1);
-    if (is_last) *ctr = 0;  // ready for the next launch (which is ordered after this grid)
-  }
-  __syncthreads();
-  if (!is_last) return;
-  __threadfence();
-  for (int t = threadIdx.x; t < G * hd; t += blockDim.x) {
-    const int g = t / hd, d = t % hd;
-    const int h = kvh * G + g;
-    const size_t slot0 = (size_t(i) * p.n_heads + h) * p.max_splits;
-    float M = -INFINITY;
-    for (int x = 0; x < S; ++x) M = fmaxf(M, __ldcg(p.part_ml + (slot0 + x) * 2));
-    float Ls = 0.f, O = 0.f;
-    for (int x = 0; x < S; ++x) {
-      const float f = expf(__ldcg(p.part_ml + (slot0 + x) * 2) - M);
-      Ls += __ldcg(p.part_ml + (slot0 + x) * 2 + 1) * f;
-      O += __ldcg(p.part_o + (slot0 + x) * hd + d) * f;
-    }
-    p.out[size_t(i) * p.n_heads * hd + size_t(h) * hd + d] = O / Ls;
-  }
+  combine_splits_if_last(p.splits, p.n_heads, p.n_kv_heads, i, kvh, G, hd, S, p.out + size_t(i) * p.n_heads * hd);
 }
 
 // (dims per lane, lanes per row) for a head_dim and cache dtype: 16-byte loads where the head is wide enough.
@@ -299,7 +268,7 @@ Layout layout_for(int head_dim, DType t) {
 // accumulators are GMAX · DPL registers each, and registers decide how many blocks share an SM.
 template <typename T, int GMAX>
 void launch_decode(const Ctx& c, const DecodeParams& p, int n) {
-  const dim3 grid(p.max_splits, p.n_kv_heads, n), block(kWarps * 32);
+  const dim3 grid(p.splits.max_splits, p.n_kv_heads, n), block(kWarps * 32);
   const char* name = "attention (decode)";
   if constexpr (std::is_same_v<T, uint16_t>) {
     const Layout lay = layout_for(p.head_dim, DType::BF16);
@@ -333,16 +302,13 @@ void attention_decode(const Ctx& c, const Workspace& ws, const float* q, const K
   p.v = cache.v;
   p.pos = pos;
   p.out = out;
-  p.part_o = ws.attn_o;
-  p.part_ml = ws.attn_ml;
-  p.counter = ws.attn_count;
+  p.splits = split_workspace(ws, cache.capacity);
   p.err = c.err;
   p.n_heads = n_heads;
   p.n_kv_heads = n_kv_heads;
   p.head_dim = head_dim;
   p.kv_dim = cache.kv_dim;
   p.capacity = cache.capacity;
-  p.max_splits = std::max(1, std::min(kMaxSplits, int(ceil_div(cache.capacity, kMinChunk))));
   p.scale = 1.f / sqrtf(float(head_dim));
   const int group = n_heads / n_kv_heads;
   if (cache.dtype == DType::F32) {

@@ -161,4 +161,15 @@ __device__ __forceinline__ float warp_max(float v) {
   return v;
 }
 
+// cp.async: 16 bytes global → shared without passing through registers (Ampere and newer). With valid false
+// nothing is read and the 16 bytes are zero-filled. Groups: commit after issuing a tile's copies; wait<N> returns
+// once at most N committed groups are still in flight.
+__device__ __forceinline__ uint32_t smem_addr(const void* p) { return uint32_t(__cvta_generic_to_shared(p)); }
+__device__ __forceinline__ void cp_async16(uint32_t dst, const void* src, bool valid) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(valid ? 16 : 0));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
+
 }  // namespace fs::cuda

@@ -3,6 +3,8 @@
 // host, and reported as fs::Error naming the op and the argument; the kernels assume they hold.
 #include "backends/cuda/cuda_backend.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -58,6 +60,10 @@ struct Carver {
     return p;
   }
 };
+
+}  // namespace
+
+namespace {
 
 cuda::Workspace carve(char* base, size_t* bytes) {
   Carver c{base};
@@ -238,11 +244,12 @@ void CudaBackend::matmul(const float* x, int n, const Weight& w, const Weight* b
   if (n == 0) return;
   const cuda::Ctx c = ctx();
   if (n <= cuda::kGemvMaxN && cuda::gemv_ok(x, w)) {
-    cuda::GemvOut o{&w, bias, out};
+    cuda::MatmulOut o{&w, bias, out};
     cuda::gemv(c, x, n, nullptr, 0.f, &o, 1, false, accumulate);
   } else if (cuda::gemm_tc_ok(w)) {
     ensure_act_scratch(size_t(n) * size_t(w.cols));
-    cuda::gemm_tc(c, x, n, w, bias, out, accumulate, static_cast<uint16_t*>(act_scratch_.back()));
+    const cuda::MatmulOut o{&w, bias, out};
+    cuda::gemm_tc(c, x, n, &o, 1, accumulate, static_cast<uint16_t*>(act_scratch_.back()));
   } else {
     cuda::gemm_simt(c, x, n, w, bias, out, accumulate);
   }
@@ -334,13 +341,28 @@ void CudaBackend::rmsnorm_matmul(const float* x, const Weight& norm, float eps, 
   }
   if (n == 0) return;
   if (fused) {
-    cuda::GemvOut outs[3];
+    cuda::MatmulOut outs[3];
     for (int j = 0; j < count; ++j) outs[j] = {w[j], bias ? bias[j] : nullptr, out[j]};
     cuda::gemv(ctx(), x, n, &norm, eps, outs, count, false, false);
     return;
   }
   rmsnorm(x, norm, eps, n, dim, normed);
-  for (int j = 0; j < count; ++j) matmul(normed, n, *w[j], bias ? bias[j] : nullptr, out[j], false);
+  matmuls_same_input(normed, n, count, w, bias, out);
+}
+
+// Prefill: matrices that read the same input in one tensor-core GEMM launch where they all qualify.
+void CudaBackend::matmuls_same_input(const float* x, int n, int count, const Weight* const w[],
+                                     const Weight* const bias[], float* const out[]) {
+  bool one_launch = n > cuda::kGemvMaxN;
+  for (int j = 0; j < count; ++j) one_launch = one_launch && cuda::gemm_tc_ok(*w[j]);
+  if (!one_launch) {
+    for (int j = 0; j < count; ++j) matmul(x, n, *w[j], bias ? bias[j] : nullptr, out[j], false);
+    return;
+  }
+  cuda::MatmulOut outs[3];
+  for (int j = 0; j < count; ++j) outs[j] = {w[j], bias ? bias[j] : nullptr, out[j]};
+  ensure_act_scratch(size_t(n) * size_t(w[0]->cols));
+  cuda::gemm_tc(ctx(), x, n, outs, count, false, static_cast<uint16_t*>(act_scratch_.back()));
 }
 
 void CudaBackend::rmsnorm_swiglu(const float* x, const Weight& norm, float eps, int n, const Weight& w_gate,
@@ -358,13 +380,14 @@ void CudaBackend::rmsnorm_swiglu(const float* x, const Weight& norm, float eps, 
   if (n == 1 && w_gate.dtype == DType::BF16 && w_up.dtype == DType::BF16 && cuda::aligned16(norm.data) &&
       cuda::gemv_ok(x, w_gate) &&
       cuda::gemv_ok(x, w_up)) {
-    cuda::GemvOut outs[2] = {{&w_gate, nullptr, out}, {&w_up, nullptr, out}};
+    cuda::MatmulOut outs[2] = {{&w_gate, nullptr, out}, {&w_up, nullptr, out}};
     cuda::gemv(ctx(), x, n, &norm, eps, outs, 2, true, false);
     return;
   }
   rmsnorm(x, norm, eps, n, dim, normed);
-  matmul(normed, n, w_gate, nullptr, gate, false);
-  matmul(normed, n, w_up, nullptr, up, false);
+  const Weight* ws[2] = {&w_gate, &w_up};
+  float* outs[2] = {gate, up};
+  matmuls_same_input(normed, n, 2, ws, nullptr, outs);
   swiglu(gate, up, size_t(n) * size_t(w_gate.rows), out);
 }
 
@@ -383,7 +406,24 @@ void CudaBackend::qk_norm_rope_store(float* q, float* k, const float* v, const W
                            cache);
 }
 
+CudaOptions cuda_options_from_env() {
+  CudaOptions o;
+  const char* env = std::getenv("FS_CUDA_DISABLE");
+  if (!env) return o;
+  std::string list(env);
+  size_t i = 0;
+  while (i <= list.size()) {
+    const size_t j = std::min(list.find(',', i), list.size());
+    const std::string name = list.substr(i, j - i);
+    if (name == "pdl") o.pdl = false;
+    else if (!name.empty())
+      throw Error("FS_CUDA_DISABLE: unknown feature '" + name + "' (known: pdl)");
+    i = j + 1;
+  }
+  return o;
+}
+
 std::unique_ptr<Backend> make_cuda_backend(const CudaOptions& opts) { return std::make_unique<CudaBackend>(opts); }
-std::unique_ptr<Backend> make_cuda_backend() { return make_cuda_backend(CudaOptions{}); }
+std::unique_ptr<Backend> make_cuda_backend() { return make_cuda_backend(cuda_options_from_env()); }
 
 }  // namespace fs

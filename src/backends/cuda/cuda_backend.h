@@ -11,7 +11,7 @@
 //   * Kernels launch with Programmatic Dependent Launch (see common.cuh) so a kernel's weight loads overlap the
 //     end of the kernel before it.
 //   * The fused ops of the interface (rmsnorm_matmul, rmsnorm_swiglu, qk_norm_rope_store) run as single kernels
-//     at decode sizes (n <= 4); larger n falls back to the composed ops.
+//     at decode sizes (n <= 4); at prefill sizes the matrices that share an input run as one GEMM launch.
 // This header compiles without nvcc (the tests are plain C++): CUDA types appear only as opaque pointers.
 #pragma once
 #include <memory>
@@ -37,6 +37,11 @@ struct CudaOptions {
   // Programmatic Dependent Launch between consecutive kernels (off only to measure what it buys).
   bool pdl = true;
 };
+
+// CudaOptions from the environment variable FS_CUDA_DISABLE, a comma-separated list of features to turn off for
+// an experiment; today only pdl (FS_CUDA_DISABLE=pdl fs bench --device cuda ...).
+// An unknown name is an error.
+CudaOptions cuda_options_from_env();
 
 class CudaBackend final : public Backend {
  public:
@@ -88,6 +93,8 @@ class CudaBackend final : public Backend {
   void check_errors();                    // reads the device error word (after a sync) and throws
   void ensure_act_scratch(size_t elems);  // bf16 copy of GEMM activations; grows outside graph capture only
   bool capturing() const;
+  void matmuls_same_input(const float* x, int n, int count, const Weight* const w[], const Weight* const bias[],
+                          float* const out[]);
 
   CudaOptions opts_;
   std::string name_;

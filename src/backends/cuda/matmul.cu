@@ -277,7 +277,7 @@ bool gemv_ok(const float* x, const Weight& w) {
   return aligned16(x) && aligned16(w.data) && w.cols % e == 0 && w.cols % 4 == 0;
 }
 
-void gemv(const Ctx& c, const float* x, int n, const Weight* norm, float eps, const GemvOut* outs, int count,
+void gemv(const Ctx& c, const float* x, int n, const Weight* norm, float eps, const MatmulOut* outs, int count,
           bool swiglu, bool accumulate) {
   GemvParams p = {};
   p.x = x;

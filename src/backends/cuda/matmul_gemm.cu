@@ -19,7 +19,9 @@
 //         └──────────┘                      └──────────┘      = (WM/16)×(WN/8) mma tiles of 16×8, k16 per mma
 //
 //      Two shapes: 128×128 (8 warps of 64×32) when it yields at least one block per SM, else 64×64 (4 warps of
-//      32×32) so small products (n = 77, or N = 1024) still spread over the 132 SMs. Shared-memory rows are padded
+//      32×32) so small products (n = 77, or N = 1024) still spread over the 132 SMs. Up to three matrices that
+//      share x (q/k/v, gate/up) run as one launch, their row tiles numbered one after another along blockIdx.y:
+//      a 1024-row k projection alone is 8 × 4 tiles at n = 512, too few to fill the GPU. Shared-memory rows are padded
 //      to 40 bf16 (80 bytes), so the 8 row addresses of an ldmatrix fall in 8 different bank groups. blockIdx.x
 //      walks the token tiles, so the blocks that run together share one weight tile: weights come from DRAM once.
 //
@@ -34,15 +36,6 @@ constexpr int BK = 32;
 constexpr int LDS = BK + 8;  // padded shared-memory row (elements)
 constexpr int STAGES = 3;
 
-__device__ __forceinline__ void cp_async16(void* smem, const void* gmem, int src_bytes) {
-  const unsigned s = unsigned(__cvta_generic_to_shared(smem));
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(src_bytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
-}
 __device__ __forceinline__ void ldmatrix_x4(unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3,
                                             const void* smem) {
   const unsigned s = unsigned(__cvta_generic_to_shared(smem));
@@ -74,10 +67,22 @@ constexpr size_t tc_smem() {
   return size_t(STAGES) * (BM + BN) * LDS * sizeof(uint16_t);
 }
 
+// Up to kMaxGemmOuts matrices that multiply the same x (q/k/v; gate/up) in one launch: blockIdx.y counts BN-row
+// tiles across all of them, so small matrices fill the GPU together instead of one after another.
+constexpr int kMaxGemmOuts = 3;
+struct TcOuts {
+  const uint16_t* w[kMaxGemmOuts];
+  const void* bias[kMaxGemmOuts];
+  DType bias_dtype[kMaxGemmOuts];
+  float* out[kMaxGemmOuts];
+  int rows[kMaxGemmOuts];
+  int tile0[kMaxGemmOuts + 1];  // first blockIdx.y of each matrix; tile0[count] = the grid's y size
+  int count;
+};
+
 template <int BM, int BN, int WM, int WN>
 __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
-    gemm_tc_kernel(const uint16_t* A, const uint16_t* B, const void* bias, DType bias_dtype, float* C, int M, int N,
-                   int K, int accumulate) {
+    gemm_tc_kernel(const uint16_t* A, const __grid_constant__ TcOuts o, int M, int K, int accumulate) {
   constexpr int WARPS_N = BN / WN;
   constexpr int THREADS = tc_threads<BM, BN, WM, WN>();
   constexpr int MI = WM / 16, NI = WN / 8;
@@ -87,7 +92,11 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
   uint16_t* Bs = smem + STAGES * BM * LDS;  // [STAGES][BN][LDS]
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wm = warp / WARPS_N, wn = warp % WARPS_N;
-  const int m0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
+  int j = 0;
+  while (j + 1 < o.count && int(blockIdx.y) >= o.tile0[j + 1]) ++j;
+  const uint16_t* B = o.w[j];
+  const int N = o.rows[j];
+  const int m0 = blockIdx.x * BM, n0 = (int(blockIdx.y) - o.tile0[j]) * BN;
   const int KT = (K + BK - 1) / BK;
 
   grid_dep_launch();
@@ -100,14 +109,14 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
       const int r = i / CHUNKS, cc = (i % CHUNKS) * 8;
       const bool ok = m0 + r < M && k0 + cc < K;
       const uint16_t* src = ok ? A + size_t(m0 + r) * K + k0 + cc : A;
-      cp_async16(As + (stage * BM + r) * LDS + cc, src, ok ? 16 : 0);
+      cp_async16(smem_addr(As + (stage * BM + r) * LDS + cc), src, ok);
     }
 #pragma unroll
     for (int i = tid; i < BN * CHUNKS; i += THREADS) {
       const int r = i / CHUNKS, cc = (i % CHUNKS) * 8;
       const bool ok = n0 + r < N && k0 + cc < K;
       const uint16_t* src = ok ? B + size_t(n0 + r) * K + k0 + cc : B;
-      cp_async16(Bs + (stage * BN + r) * LDS + cc, src, ok ? 16 : 0);
+      cp_async16(smem_addr(Bs + (stage * BN + r) * LDS + cc), src, ok);
     }
   };
 
@@ -168,9 +177,9 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
           const int col = n0 + wn * WN + ni * 8 + (lane & 3) * 2 + e;
           if (col >= N) continue;
           float v = acc[mi][ni][h * 2 + e];
-          if (bias) v += load_f32(bias, bias_dtype, col);
-          float* o = C + size_t(row) * N + col;
-          *o = accumulate ? *o + v : v;
+          if (o.bias[j]) v += load_f32(o.bias[j], o.bias_dtype[j], col);
+          float* dst = o.out[j] + size_t(row) * N + col;
+          *dst = accumulate ? *dst + v : v;
         }
       }
 }
@@ -233,36 +242,49 @@ __global__ void __launch_bounds__(256) gemm_simt_kernel(const float* X, const WT
 }
 
 template <int BM, int BN, int WM, int WN>
-void launch_tc(const Ctx& c, const uint16_t* a, const Weight& w, const Weight* bias, float* out, int M,
-               bool accumulate) {
-  const int N = int(w.rows), K = int(w.cols);
-  launch(c, "matmul (gemm, tensor cores)", dim3(ceil_div(M, BM), ceil_div(N, BN)),
-         dim3(tc_threads<BM, BN, WM, WN>()), tc_smem<BM, BN>(), gemm_tc_kernel<BM, BN, WM, WN>, a,
-         static_cast<const uint16_t*>(w.data), bias ? bias->data : nullptr, bias ? bias->dtype : DType::F32, out, M,
-         N, K, accumulate ? 1 : 0);
+void launch_tc(const Ctx& c, const uint16_t* a, const MatmulOut* outs, int count, int M, bool accumulate) {
+  TcOuts o{};
+  o.count = count;
+  for (int j = 0; j < count; ++j) {
+    o.w[j] = static_cast<const uint16_t*>(outs[j].w->data);
+    o.bias[j] = outs[j].bias ? outs[j].bias->data : nullptr;
+    o.bias_dtype[j] = outs[j].bias ? outs[j].bias->dtype : DType::F32;
+    o.out[j] = outs[j].out;
+    o.rows[j] = int(outs[j].w->rows);
+    o.tile0[j + 1] = o.tile0[j] + int(ceil_div(size_t(o.rows[j]), BN));
+  }
+  launch(c, "matmul (gemm, tensor cores)", dim3(ceil_div(M, BM), o.tile0[count]), dim3(tc_threads<BM, BN, WM, WN>()),
+         tc_smem<BM, BN>(), gemm_tc_kernel<BM, BN, WM, WN>, a, o, M, int(outs[0].w->cols), accumulate ? 1 : 0);
 }
 
 }  // namespace
 
+// The tiles need more than the default 48 KB of shared memory; and the largest shared-memory carveout lets more
+// blocks share an SM (measured on an H200: Llama-3.2-1B pp512 +7%; decode kernels keep the driver's default,
+// which a uniform maximum carveout slowed by 10%).
 void init_gemm_attributes() {
   FS_CUDA(cudaFuncSetAttribute(gemm_tc_kernel<128, 128, 64, 32>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                int(tc_smem<128, 128>())));
   FS_CUDA(cudaFuncSetAttribute(gemm_tc_kernel<64, 64, 32, 32>, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                int(tc_smem<64, 64>())));
+  for (const void* k : {reinterpret_cast<const void*>(gemm_tc_kernel<128, 128, 64, 32>),
+                        reinterpret_cast<const void*>(gemm_tc_kernel<64, 64, 32, 32>)})
+    FS_CUDA(cudaFuncSetAttribute(k, cudaFuncAttributePreferredSharedMemoryCarveout, cudaSharedmemCarveoutMaxShared));
 }
 
 bool gemm_tc_ok(const Weight& w) { return w.dtype == DType::BF16 && w.cols % 8 == 0 && aligned16(w.data); }
 
-void gemm_tc(const Ctx& c, const float* x, int n, const Weight& w, const Weight* bias, float* out, bool accumulate,
+void gemm_tc(const Ctx& c, const float* x, int n, const MatmulOut* outs, int count, bool accumulate,
              uint16_t* act_bf16) {
-  const size_t count = size_t(n) * size_t(w.cols);
-  launch(c, "matmul (x to bf16)", dim3(std::min<unsigned>(ceil_div(count, 256), unsigned(c.sms) * 16)), dim3(256),
-         0, to_bf16_kernel, x, count, act_bf16);
-  const size_t big_blocks = size_t(ceil_div(n, 128)) * ceil_div(w.rows, 128);
+  const size_t elems = size_t(n) * size_t(outs[0].w->cols);
+  launch(c, "matmul (x to bf16)", dim3(std::min<unsigned>(ceil_div(elems, 256), unsigned(c.sms) * 16)), dim3(256),
+         0, to_bf16_kernel, x, elems, act_bf16);
+  size_t big_blocks = 0;
+  for (int j = 0; j < count; ++j) big_blocks += size_t(ceil_div(n, 128)) * ceil_div(outs[j].w->rows, 128);
   if (big_blocks >= size_t(c.sms))
-    launch_tc<128, 128, 64, 32>(c, act_bf16, w, bias, out, n, accumulate);
+    launch_tc<128, 128, 64, 32>(c, act_bf16, outs, count, n, accumulate);
   else
-    launch_tc<64, 64, 32, 32>(c, act_bf16, w, bias, out, n, accumulate);
+    launch_tc<64, 64, 32, 32>(c, act_bf16, outs, count, n, accumulate);
 }
 
 void gemm_simt(const Ctx& c, const float* x, int n, const Weight& w, const Weight* bias, float* out,

@@ -35,19 +35,20 @@ void rmsnorm(const Ctx& c, const float* x, const Weight& w, float eps, int rows,
 
 // matmul.cu: the GEMV family (n <= kGemvMaxN). One launch may cover up to 3 matrices that read the same x
 // (q/k/v), optionally normalise x on the fly (rmsnorm fused in), or pair gate/up rows into silu(g)·u.
-struct GemvOut {
+struct MatmulOut {
   const Weight* w = nullptr;
   const Weight* bias = nullptr;  // may be null
   float* out = nullptr;          // [n, w->rows]
 };
 // True when w and x allow the vectorised GEMV (16-byte aligned rows).
 bool gemv_ok(const float* x, const Weight& w);
-void gemv(const Ctx& c, const float* x, int n, const Weight* norm, float eps, const GemvOut* outs, int count,
+void gemv(const Ctx& c, const float* x, int n, const Weight* norm, float eps, const MatmulOut* outs, int count,
           bool swiglu, bool accumulate);
 // matmul_gemm.cu: prefill. Tensor cores for bf16 weights (x rounded to bf16 into act_bf16 [n, w.cols] first),
 // an f32 SIMT tiled GEMM for everything else (f32/f16 weights, unaligned shapes).
 bool gemm_tc_ok(const Weight& w);
-void gemm_tc(const Ctx& c, const float* x, int n, const Weight& w, const Weight* bias, float* out, bool accumulate,
+// out[j] (+)= x · w[j]ᵀ (+ bias[j]) for count = 1..3 matrices with the same cols (x is rounded once).
+void gemm_tc(const Ctx& c, const float* x, int n, const MatmulOut* outs, int count, bool accumulate,
              uint16_t* act_bf16);
 void gemm_simt(const Ctx& c, const float* x, int n, const Weight& w, const Weight* bias, float* out,
                bool accumulate);
@@ -70,6 +71,7 @@ void argmax(const Ctx& c, const Workspace& ws, const float* x, int rows, int col
 void qk_norm_rope_store(const Ctx& c, float* q, float* k, const float* v, const Weight* q_norm,
                         const Weight* k_norm, float eps, const int32_t* pos, int n, int n_heads, int n_kv_heads,
                         int head_dim, const float* inv_freq, const KvLayer& cache);
+
 
 // Once per process: raise the dynamic shared-memory limit of the kernels that need more than 48 KB.
 void init_gemm_attributes();

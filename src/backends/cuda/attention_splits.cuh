@@ -1,0 +1,70 @@
+// The combine step of split (flash-decoding) attention, shared by attention.cu and qk_norm_rope_attention.cu.
+//
+// Block s of (token i, kv head kvh) has computed, for each of its G query heads h, the unnormalised output
+// o_s[head_dim] = Σ_p e^{score_p − m_s} V[p] over its chunk of positions, with m_s the chunk's largest score and
+// l_s = Σ_p e^{score_p − m_s}. It stores them in the workspace slots; the LAST of the S blocks to finish (an atomic
+// counter, which that block resets for the next launch) merges:
+//     M = max_s m_s,   out = Σ_s e^{m_s − M} o_s  /  Σ_s e^{m_s − M} l_s
+// so the combine needs no second kernel.
+//                     part_o [n][n_heads][max_splits][head_dim], part_ml [n][n_heads][max_splits][2] (m, l)
+#pragma once
+#include <algorithm>
+
+#include "backends/cuda/ops.h"
+
+namespace fs::cuda {
+
+// Fewest positions a split covers: contexts up to this length run as one split per kv head and skip the combine.
+constexpr int kSplitMinChunk = 128;
+
+struct SplitWorkspace {
+  float* part_o;
+  float* part_ml;
+  unsigned* counter;  // [n][n_kv_heads]
+  int max_splits;
+};
+
+// The grid of a decode-attention launch has max_splits blocks per (token, kv head) for the cache's capacity, not
+// for the current context (that lives on the device, so one recorded graph serves every position).
+inline SplitWorkspace split_workspace(const Workspace& ws, int capacity) {
+  const int max_splits = std::max(1, std::min(kMaxSplits, int(ceil_div(size_t(capacity), kSplitMinChunk))));
+  return {ws.attn_o, ws.attn_ml, ws.attn_count, max_splits};
+}
+
+// Slot of (token i, head h, split s) in part_o (× head_dim) and part_ml (× 2).
+__device__ __forceinline__ size_t split_slot(const SplitWorkspace& w, int n_heads, int i, int h, int s) {
+  return (size_t(i) * n_heads + h) * w.max_splits + s;
+}
+
+// Called by every thread of a block after it stored its partials; out is token i's row [n_heads · head_dim].
+__device__ inline void combine_splits_if_last(const SplitWorkspace& w, int n_heads, int n_kv_heads, int i, int kvh,
+                                              int G, int hd, int S, float* out) {
+  __shared__ bool is_last;
+  __threadfence();  // this block's partials are visible device-wide before it is counted
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    unsigned* ctr = w.counter + size_t(i) * n_kv_heads + kvh;
+    const unsigned done = atomicAdd(ctr, 1u);
+    is_last = done == unsigned(S - 1);
+    if (is_last) *ctr = 0;  // ready for the next launch (which is ordered after this grid)
+  }
+  __syncthreads();
+  if (!is_last) return;
+  __threadfence();
+  for (int t = threadIdx.x; t < G * hd; t += blockDim.x) {
+    const int g = t / hd, d = t % hd;
+    const int h = kvh * G + g;
+    const size_t slot0 = split_slot(w, n_heads, i, h, 0);
+    float M = -INFINITY;
+    for (int x = 0; x < S; ++x) M = fmaxf(M, __ldcg(w.part_ml + (slot0 + x) * 2));
+    float Ls = 0.f, O = 0.f;
+    for (int x = 0; x < S; ++x) {
+      const float f = expf(__ldcg(w.part_ml + (slot0 + x) * 2) - M);
+      Ls += __ldcg(w.part_ml + (slot0 + x) * 2 + 1) * f;
+      O += __ldcg(w.part_o + (slot0 + x) * hd + d) * f;
+    }
+    out[size_t(h) * hd + d] = O / Ls;
+  }
+}
+
+}  // namespace fs::cuda
