@@ -2,7 +2,9 @@
 //   n <= 4            GEMV (f32 activations)                          kF32Tol
 //   n > 4, bf16 W     tensor-core GEMM (x rounded to bf16)            kTcTol; kF32Tol when x is bf16-exact
 //   n > 4, otherwise  f32 SIMT GEMM (f16/f32 weights, K % 8 != 0)     kF32Tol
-// with and without bias and accumulate, odd shapes, and the prefill sizes 77 and 512.
+// with and without bias and accumulate, odd shapes, and the prefill sizes 77 and 512. Shapes with few output tiles
+// and a long K (1024 × 3072 at n = 512, any 1024-row matrix at n = 5) take the split-K GEMM, which must also give
+// bitwise the same result every run.
 #include "cuda_test_util.h"
 
 namespace fs::test {
@@ -66,6 +68,24 @@ TEST_F(CudaMatmul, PrefillSizesWithRawActivations) {
     SCOPED_TRACE("W [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
     EXPECT_LE(run(512, rows, cols, DType::BF16, false, true, false, seed), kTcTol);
     seed += 10;
+  }
+}
+
+TEST_F(CudaMatmul, SplitKGemmIsDeterministic) {
+  HostWeight w = make_weight(1024, 3072, DType::BF16, 5000);  // 4 × 8 output tiles of 128: K split in 4
+  const auto x = random_floats(size_t(512) * 3072, 5001, 1.f);
+  Mem mg(*gpu_);
+  const Weight wg = gpu_->upload(w.w);
+  const float* xg = mg.put(x);
+  std::vector<float> first;
+  for (int run = 0; run < 3; ++run) {
+    float* og = mg.alloc<float>(size_t(512) * 1024);
+    mg.poison(og, size_t(512) * 1024);
+    gpu_->matmul(xg, 512, wg, nullptr, og, false);
+    const auto out = mg.get(og, size_t(512) * 1024);
+    ASSERT_TRUE(all_finite(out));
+    if (run == 0) first = out;
+    else EXPECT_EQ(std::memcmp(out.data(), first.data(), out.size() * sizeof(float)), 0) << "run " << run;
   }
 }
 

@@ -122,6 +122,7 @@ CudaBackend::~CudaBackend() {
   for (auto& [key, exec] : graphs_) cudaGraphExecDestroy(exec);
   for (void* p : uploads_) cudaFree(p);
   for (void* p : act_scratch_) cudaFree(p);
+  for (void* p : scratch_) cudaFree(p);
   cudaFree(workspace_);
   cudaFreeHost(host_err_);
   cudaFree(dev_err_);
@@ -247,9 +248,8 @@ void CudaBackend::matmul(const float* x, int n, const Weight& w, const Weight* b
     cuda::MatmulOut o{&w, bias, out};
     cuda::gemv(c, x, n, nullptr, 0.f, &o, 1, false, accumulate);
   } else if (cuda::gemm_tc_ok(w)) {
-    ensure_act_scratch(size_t(n) * size_t(w.cols));
     const cuda::MatmulOut o{&w, bias, out};
-    cuda::gemm_tc(c, x, n, &o, 1, accumulate, static_cast<uint16_t*>(act_scratch_.back()));
+    gemm_tc(x, n, &o, 1, accumulate);
   } else {
     cuda::gemm_simt(c, x, n, w, bias, out, accumulate);
   }
@@ -346,23 +346,55 @@ void CudaBackend::rmsnorm_matmul(const float* x, const Weight& norm, float eps, 
     cuda::gemv(ctx(), x, n, &norm, eps, outs, count, false, false);
     return;
   }
+  if (rmsnorm_gemm(x, norm, eps, n, count, w, bias, out)) return;
   rmsnorm(x, norm, eps, n, dim, normed);
-  matmuls_same_input(normed, n, count, w, bias, out);
+  for (int j = 0; j < count; ++j) matmul(normed, n, *w[j], bias ? bias[j] : nullptr, out[j], false);
 }
 
-// Prefill: matrices that read the same input in one tensor-core GEMM launch where they all qualify.
-void CudaBackend::matmuls_same_input(const float* x, int n, int count, const Weight* const w[],
-                                     const Weight* const bias[], float* const out[]) {
-  bool one_launch = n > cuda::kGemvMaxN;
-  for (int j = 0; j < count; ++j) one_launch = one_launch && cuda::gemm_tc_ok(*w[j]);
-  if (!one_launch) {
-    for (int j = 0; j < count; ++j) matmul(x, n, *w[j], bias ? bias[j] : nullptr, out[j], false);
-    return;
-  }
+// Prefill: the norm writes its output as bf16 straight into the GEMM's input buffer, and the matrices that read
+// it run as one tensor-core GEMM launch. False where that path does not apply (decode sizes, non-bf16 weights).
+bool CudaBackend::rmsnorm_gemm(const float* x, const Weight& norm, float eps, int n, int count,
+                               const Weight* const w[], const Weight* const bias[], float* const out[]) {
+  if (n <= cuda::kGemvMaxN) return false;
+  for (int j = 0; j < count; ++j)
+    if (!cuda::gemm_tc_ok(*w[j])) return false;
+  const int dim = int(norm.rows * norm.cols);
+  ensure_act_scratch(size_t(n) * size_t(dim));
+  cuda::rmsnorm_bf16(ctx(), x, norm, eps, n, dim, static_cast<uint16_t*>(act_scratch_.back()));
   cuda::MatmulOut outs[3];
   for (int j = 0; j < count; ++j) outs[j] = {w[j], bias ? bias[j] : nullptr, out[j]};
-  ensure_act_scratch(size_t(n) * size_t(w[0]->cols));
-  cuda::gemm_tc(ctx(), x, n, outs, count, false, static_cast<uint16_t*>(act_scratch_.back()));
+  gemm_tc(nullptr, n, outs, count, false);
+  return true;
+}
+
+// x null: act_scratch_ already holds the bf16 input.
+void CudaBackend::gemm_tc(const float* x, int n, const cuda::MatmulOut* outs, int count, bool accumulate) {
+  const cuda::Ctx c = ctx();
+  ensure_act_scratch(size_t(n) * size_t(outs[0].w->cols));
+  cuda::GemmPlan plan = cuda::plan_gemm_tc(c, n, outs, count, cuda::kMaxSplitK);
+  if (plan.splits > 1 && !ensure_split_workspace(plan.part_floats, plan.tiles))
+    plan = cuda::plan_gemm_tc(c, n, outs, count, 1);  // inside a recording: no new workspace, no split
+  cuda::gemm_tc(c, plan, x, n, outs, count, accumulate, static_cast<uint16_t*>(act_scratch_.back()),
+                {split_part_, split_counters_});
+}
+
+// Split-K partial tiles and per-tile counters (zeroed once; each launch leaves them zero). Grows outside graph
+// capture only; earlier buffers stay alive because recorded graphs may point at them.
+bool CudaBackend::ensure_split_workspace(size_t part_floats, size_t tiles) {
+  if (part_floats <= split_part_floats_ && tiles <= split_counters_n_) return true;
+  if (capturing()) return false;
+  const size_t floats = std::max(part_floats, split_part_floats_ * 2);
+  const size_t counters = std::max(tiles, split_counters_n_ * 2);
+  void* p = alloc(floats * sizeof(float));
+  void* k = alloc(counters * sizeof(unsigned));
+  scratch_.push_back(p);
+  scratch_.push_back(k);
+  FS_CUDA(cudaMemset(k, 0, counters * sizeof(unsigned)));
+  split_part_ = static_cast<float*>(p);
+  split_counters_ = static_cast<unsigned*>(k);
+  split_part_floats_ = floats;
+  split_counters_n_ = counters;
+  return true;
 }
 
 void CudaBackend::rmsnorm_swiglu(const float* x, const Weight& norm, float eps, int n, const Weight& w_gate,
@@ -384,10 +416,13 @@ void CudaBackend::rmsnorm_swiglu(const float* x, const Weight& norm, float eps, 
     cuda::gemv(ctx(), x, n, &norm, eps, outs, 2, true, false);
     return;
   }
-  rmsnorm(x, norm, eps, n, dim, normed);
   const Weight* ws[2] = {&w_gate, &w_up};
   float* outs[2] = {gate, up};
-  matmuls_same_input(normed, n, 2, ws, nullptr, outs);
+  if (!rmsnorm_gemm(x, norm, eps, n, 2, ws, nullptr, outs)) {
+    rmsnorm(x, norm, eps, n, dim, normed);
+    matmul(normed, n, w_gate, nullptr, gate, false);
+    matmul(normed, n, w_up, nullptr, up, false);
+  }
   swiglu(gate, up, size_t(n) * size_t(w_gate.rows), out);
 }
 

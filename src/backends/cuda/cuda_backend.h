@@ -28,6 +28,7 @@ namespace fs {
 namespace cuda {
 struct Ctx;
 struct Workspace;
+struct MatmulOut;
 }  // namespace cuda
 
 struct CudaOptions {
@@ -93,8 +94,10 @@ class CudaBackend final : public Backend {
   void check_errors();                    // reads the device error word (after a sync) and throws
   void ensure_act_scratch(size_t elems);  // bf16 copy of GEMM activations; grows outside graph capture only
   bool capturing() const;
-  void matmuls_same_input(const float* x, int n, int count, const Weight* const w[], const Weight* const bias[],
-                          float* const out[]);
+  bool rmsnorm_gemm(const float* x, const Weight& norm, float eps, int n, int count, const Weight* const w[],
+                    const Weight* const bias[], float* const out[]);
+  void gemm_tc(const float* x, int n, const cuda::MatmulOut* outs, int count, bool accumulate);
+  bool ensure_split_workspace(size_t part_floats, size_t tiles);  // false: would grow inside a recording
 
   CudaOptions opts_;
   std::string name_;
@@ -107,6 +110,11 @@ class CudaBackend final : public Backend {
   std::unique_ptr<cuda::Workspace> ws_;
   std::vector<void*> act_scratch_;  // every bf16 activation buffer ever made (graphs may point at old ones)
   size_t act_scratch_elems_ = 0;
+  std::vector<void*> scratch_;  // split-K workspaces, current and outgrown
+  float* split_part_ = nullptr;
+  size_t split_part_floats_ = 0;
+  unsigned* split_counters_ = nullptr;
+  size_t split_counters_n_ = 0;
   std::vector<void*> uploads_;
   std::unordered_map<std::string, CUgraphExec_st*> graphs_;
 };

@@ -32,7 +32,7 @@
 namespace fs::cuda {
 namespace {
 
-constexpr int BK = 32;
+constexpr int BK = 64;
 constexpr int LDS = BK + 8;  // padded shared-memory row (elements)
 constexpr int STAGES = 3;
 
@@ -80,9 +80,17 @@ struct TcOuts {
   int count;
 };
 
+// Split-K: blockIdx.z takes k steps [z·kt_per_split, (z+1)·kt_per_split); see the epilogue.
+struct TcSplit {
+  float* part;         // [tiles][splits][fragment element][thread]
+  unsigned* counters;  // [tiles], zero between launches
+  int splits, kt_per_split;
+};
+
 template <int BM, int BN, int WM, int WN>
 __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
-    gemm_tc_kernel(const uint16_t* A, const __grid_constant__ TcOuts o, int M, int K, int accumulate) {
+    gemm_tc_kernel(const uint16_t* A, const __grid_constant__ TcOuts o, const __grid_constant__ TcSplit sk, int M,
+                   int K, int accumulate) {
   constexpr int WARPS_N = BN / WN;
   constexpr int THREADS = tc_threads<BM, BN, WM, WN>();
   constexpr int MI = WM / 16, NI = WN / 8;
@@ -97,13 +105,14 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
   const uint16_t* B = o.w[j];
   const int N = o.rows[j];
   const int m0 = blockIdx.x * BM, n0 = (int(blockIdx.y) - o.tile0[j]) * BN;
-  const int KT = (K + BK - 1) / BK;
+  const int kt0 = int(blockIdx.z) * sk.kt_per_split;
+  const int KT = min((K + BK - 1) / BK - kt0, sk.kt_per_split);  // k steps of this block
 
   grid_dep_launch();
   grid_dep_wait();
 
   auto load = [&](int stage, int kt) {
-    const int k0 = kt * BK;
+    const int k0 = (kt0 + kt) * BK;
 #pragma unroll
     for (int i = tid; i < BM * CHUNKS; i += THREADS) {
       const int r = i / CHUNKS, cc = (i % CHUNKS) * 8;
@@ -162,6 +171,49 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
     }
   }
   cp_async_wait<0>();
+
+  // Split-K: every block stores its partial tile (coalesced: element i of all threads is contiguous), and the last
+  // of the `splits` blocks of this output tile to arrive adds all partials in split order 0, 1, ... — the same
+  // order whichever block is last, so results are deterministic — and writes the tile below.
+  if (sk.splits > 1) {
+    constexpr int FRAG = MI * NI * 4;
+    __shared__ bool last;
+    const size_t tile = size_t(blockIdx.y) * gridDim.x + blockIdx.x;
+    float* base = sk.part + tile * sk.splits * FRAG * THREADS;
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+      for (int ni = 0; ni < NI; ++ni)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          base[(size_t(blockIdx.z) * FRAG + (mi * NI + ni) * 4 + e) * THREADS + tid] = acc[mi][ni][e];
+    __threadfence();
+    __syncthreads();
+    if (tid == 0) {
+      last = atomicAdd(sk.counters + tile, 1u) == unsigned(sk.splits - 1);
+      if (last) sk.counters[tile] = 0;  // ready for the next launch
+    }
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    // Split by split, all FRAG loads of a split at once: a loop over splits inside each element would chain
+    // FRAG · splits dependent L2 round trips (measured: ~30 µs per launch).
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+      for (int ni = 0; ni < NI; ++ni)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) acc[mi][ni][e] = 0.f;
+    for (int z = 0; z < sk.splits; ++z) {
+      const float* pz = base + size_t(z) * FRAG * THREADS + tid;
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+        for (int ni = 0; ni < NI; ++ni)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) acc[mi][ni][e] += __ldcg(pz + ((mi * NI + ni) * 4 + e) * THREADS);
+    }
+  }
 
   // Accumulator layout of m16n8: c0,c1 at (row lane/4, cols 2·(lane%4) + {0,1}); c2,c3 eight rows below.
 #pragma unroll
@@ -242,7 +294,8 @@ __global__ void __launch_bounds__(256) gemm_simt_kernel(const float* X, const WT
 }
 
 template <int BM, int BN, int WM, int WN>
-void launch_tc(const Ctx& c, const uint16_t* a, const MatmulOut* outs, int count, int M, bool accumulate) {
+void launch_tc(const Ctx& c, const uint16_t* a, const MatmulOut* outs, int count, int M, bool accumulate,
+               const TcSplit& sk) {
   TcOuts o{};
   o.count = count;
   for (int j = 0; j < count; ++j) {
@@ -253,8 +306,9 @@ void launch_tc(const Ctx& c, const uint16_t* a, const MatmulOut* outs, int count
     o.rows[j] = int(outs[j].w->rows);
     o.tile0[j + 1] = o.tile0[j] + int(ceil_div(size_t(o.rows[j]), BN));
   }
-  launch(c, "matmul (gemm, tensor cores)", dim3(ceil_div(M, BM), o.tile0[count]), dim3(tc_threads<BM, BN, WM, WN>()),
-         tc_smem<BM, BN>(), gemm_tc_kernel<BM, BN, WM, WN>, a, o, M, int(outs[0].w->cols), accumulate ? 1 : 0);
+  launch(c, "matmul (gemm, tensor cores)", dim3(ceil_div(M, BM), o.tile0[count], sk.splits),
+         dim3(tc_threads<BM, BN, WM, WN>()), tc_smem<BM, BN>(), gemm_tc_kernel<BM, BN, WM, WN>, a, o, sk, M,
+         int(outs[0].w->cols), accumulate ? 1 : 0);
 }
 
 }  // namespace
@@ -274,17 +328,39 @@ void init_gemm_attributes() {
 
 bool gemm_tc_ok(const Weight& w) { return w.dtype == DType::BF16 && w.cols % 8 == 0 && aligned16(w.data); }
 
-void gemm_tc(const Ctx& c, const float* x, int n, const MatmulOut* outs, int count, bool accumulate,
-             uint16_t* act_bf16) {
+// Tile shape and split-K for n tokens. 128 × 128 tiles when they give every SM a block; otherwise, when K is long
+// enough, the same tiles with K split over up to 4 blocks, aiming at two blocks per SM (o and down projections:
+// few output tiles, long K); otherwise 64 × 64 tiles.
+GemmPlan plan_gemm_tc(const Ctx& c, int n, const MatmulOut* outs, int count, int max_splits) {
+  size_t tiles = 0;
+  for (int j = 0; j < count; ++j) tiles += size_t(ceil_div(n, 128)) * ceil_div(outs[j].w->rows, 128);
+  const int ksteps = int(ceil_div(outs[0].w->cols, BK));
+  GemmPlan plan;
+  plan.big_tiles = tiles >= size_t(c.sms);
+  if (!plan.big_tiles) {
+    const int fit = int(2 * size_t(c.sms) / tiles);  // blocks per tile for two blocks per SM; ≥ 2 here
+    plan.splits = std::max(1, std::min({max_splits, kMaxSplitK, fit, ksteps / kMinSplitSteps}));
+    if (plan.splits > 1) plan.big_tiles = true;
+  }
+  if (plan.splits > 1) {
+    plan.tiles = tiles;
+    plan.part_floats = tiles * size_t(plan.splits) * 128 * 128;
+  }
+  return plan;
+}
+
+void gemm_tc(const Ctx& c, const GemmPlan& plan, const float* x, int n, const MatmulOut* outs, int count,
+             bool accumulate, uint16_t* act_bf16, const GemmSplitWorkspace& ws) {
   const size_t elems = size_t(n) * size_t(outs[0].w->cols);
-  launch(c, "matmul (x to bf16)", dim3(std::min<unsigned>(ceil_div(elems, 256), unsigned(c.sms) * 16)), dim3(256),
-         0, to_bf16_kernel, x, elems, act_bf16);
-  size_t big_blocks = 0;
-  for (int j = 0; j < count; ++j) big_blocks += size_t(ceil_div(n, 128)) * ceil_div(outs[j].w->rows, 128);
-  if (big_blocks >= size_t(c.sms))
-    launch_tc<128, 128, 64, 32>(c, act_bf16, outs, count, n, accumulate);
+  if (x)
+    launch(c, "matmul (x to bf16)", dim3(std::min<unsigned>(ceil_div(elems, 256), unsigned(c.sms) * 16)),
+           dim3(256), 0, to_bf16_kernel, x, elems, act_bf16);
+  const int ksteps = int(ceil_div(outs[0].w->cols, BK));
+  const TcSplit sk{ws.part, ws.counters, plan.splits, int(ceil_div(ksteps, plan.splits))};
+  if (plan.big_tiles)
+    launch_tc<128, 128, 64, 32>(c, act_bf16, outs, count, n, accumulate, sk);
   else
-    launch_tc<64, 64, 32, 32>(c, act_bf16, outs, count, n, accumulate);
+    launch_tc<64, 64, 32, 32>(c, act_bf16, outs, count, n, accumulate, sk);
 }
 
 void gemm_simt(const Ctx& c, const float* x, int n, const Weight& w, const Weight* bias, float* out,

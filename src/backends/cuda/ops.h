@@ -32,6 +32,7 @@ struct Workspace {
 void embed(const Ctx& c, const Weight& table, const int32_t* ids, int n, float* out);
 // rmsnorm.cu
 void rmsnorm(const Ctx& c, const float* x, const Weight& w, float eps, int rows, int dim, float* out);
+void rmsnorm_bf16(const Ctx& c, const float* x, const Weight& w, float eps, int rows, int dim, uint16_t* out);
 
 // matmul.cu: the GEMV family (n <= kGemvMaxN). One launch may cover up to 3 matrices that read the same x
 // (q/k/v), optionally normalise x on the fly (rmsnorm fused in), or pair gate/up rows into silu(g)·u.
@@ -47,9 +48,26 @@ void gemv(const Ctx& c, const float* x, int n, const Weight* norm, float eps, co
 // matmul_gemm.cu: prefill. Tensor cores for bf16 weights (x rounded to bf16 into act_bf16 [n, w.cols] first),
 // an f32 SIMT tiled GEMM for everything else (f32/f16 weights, unaligned shapes).
 bool gemm_tc_ok(const Weight& w);
-// out[j] (+)= x · w[j]ᵀ (+ bias[j]) for count = 1..3 matrices with the same cols (x is rounded once).
-void gemm_tc(const Ctx& c, const float* x, int n, const MatmulOut* outs, int count, bool accumulate,
-             uint16_t* act_bf16);
+// How a tensor-core GEMM launch runs: the tile shape, and split-K — K divided over `splits` blocks per output
+// tile, whose partial tiles are then added in a fixed order (deterministic). splits > 1 needs part_floats floats
+// and `tiles` zeroed counters of workspace.
+constexpr int kMaxSplitK = 4;
+constexpr int kMinSplitSteps = 8;  // k steps of 32 per split, at least
+struct GemmPlan {
+  bool big_tiles = false;  // 128 × 128 (else 64 × 64)
+  int splits = 1;
+  size_t part_floats = 0;
+  size_t tiles = 0;
+};
+struct GemmSplitWorkspace {
+  float* part = nullptr;
+  unsigned* counters = nullptr;
+};
+GemmPlan plan_gemm_tc(const Ctx& c, int n, const MatmulOut* outs, int count, int max_splits);
+// out[j] (+)= x · w[j]ᵀ (+ bias[j]) for count = 1..3 matrices with the same cols. x is rounded to bf16 into
+// act_bf16 first; with x null, act_bf16 already holds it (rmsnorm_bf16).
+void gemm_tc(const Ctx& c, const GemmPlan& plan, const float* x, int n, const MatmulOut* outs, int count,
+             bool accumulate, uint16_t* act_bf16, const GemmSplitWorkspace& ws);
 void gemm_simt(const Ctx& c, const float* x, int n, const Weight& w, const Weight* bias, float* out,
                bool accumulate);
 

@@ -5,7 +5,8 @@
 //   * larger dim (the layer norms: rows = n, dim = hidden): one 256-thread block per row, so a single decode row
 //     is read by 256 threads at once instead of 32 (it is latency, not bandwidth, that a 4 KB row costs).
 // The product is formed as (x · inv) · w, the CPU oracle's order. out may equal x (each element is read before it
-// is written by the same thread).
+// is written by the same thread). rmsnorm_bf16 writes the result rounded to bf16: the input of a prefill GEMM,
+// which would otherwise round it in a separate pass.
 #include "backends/cuda/ops.h"
 
 namespace fs::cuda {
@@ -29,8 +30,12 @@ __global__ void rmsnorm_warp_rows(const float* x, const void* w, DType wt, float
   for (int d = lane; d < dim; d += 32) orow[d] = (xr[d] * inv) * load_f32(w, wt, d);
 }
 
+__device__ __forceinline__ void put(float* p, float v) { *p = v; }
+__device__ __forceinline__ void put(uint16_t* p, float v) { *p = to_bf16_bits(v); }
+
+template <typename OutT>
 __global__ void __launch_bounds__(kBlockThreads) rmsnorm_block_rows(const float* x, const void* w, DType wt,
-                                                                     float eps, int dim, float* out) {
+                                                                     float eps, int dim, OutT* out) {
   grid_dep_launch();
   grid_dep_wait();
   __shared__ float partial[kBlockThreads / 32];
@@ -48,8 +53,8 @@ __global__ void __launch_bounds__(kBlockThreads) rmsnorm_block_rows(const float*
   }
   __syncthreads();
   const float inv = inv_s;
-  float* orow = out + size_t(blockIdx.x) * dim;
-  for (int d = threadIdx.x; d < dim; d += kBlockThreads) orow[d] = (xr[d] * inv) * load_f32(w, wt, d);
+  OutT* orow = out + size_t(blockIdx.x) * dim;
+  for (int d = threadIdx.x; d < dim; d += kBlockThreads) put(orow + d, (xr[d] * inv) * load_f32(w, wt, d));
 }
 
 }  // namespace
@@ -60,8 +65,14 @@ void rmsnorm(const Ctx& c, const float* x, const Weight& w, float eps, int rows,
     launch(c, "rmsnorm", dim3(ceil_div(rows, kRowsPerBlock)), dim3(32 * kRowsPerBlock), 0, rmsnorm_warp_rows, x,
            w.data, w.dtype, eps, rows, dim, out);
   } else {
-    launch(c, "rmsnorm", dim3(rows), dim3(kBlockThreads), 0, rmsnorm_block_rows, x, w.data, w.dtype, eps, dim, out);
+    launch(c, "rmsnorm", dim3(rows), dim3(kBlockThreads), 0, rmsnorm_block_rows<float>, x, w.data, w.dtype, eps,
+           dim, out);
   }
+}
+
+void rmsnorm_bf16(const Ctx& c, const float* x, const Weight& w, float eps, int rows, int dim, uint16_t* out) {
+  launch(c, "rmsnorm (to bf16)", dim3(rows), dim3(kBlockThreads), 0, rmsnorm_block_rows<uint16_t>, x, w.data,
+         w.dtype, eps, dim, out);
 }
 
 }  // namespace fs::cuda
