@@ -64,11 +64,13 @@ TEST_F(CudaMatmul, TensorCoreGemmIsExactOnBf16Inputs) {
 
 TEST_F(CudaMatmul, PrefillSizesWithRawActivations) {
   uint32_t seed = 3000;
-  for (auto [rows, cols] : {std::pair{2048, 1024}, std::pair{1024, 2048}, std::pair{8192, 2048}}) {
+  // 16384 × 256: many output tiles, a short K (also checked on bf16-exact inputs).
+  for (auto [rows, cols] : {std::pair{2048, 1024}, std::pair{1024, 2048}, std::pair{8192, 2048}, std::pair{16384, 256}}) {
     SCOPED_TRACE("W [" + std::to_string(rows) + ", " + std::to_string(cols) + "]");
     EXPECT_LE(run(512, rows, cols, DType::BF16, false, true, false, seed), kTcTol);
     seed += 10;
   }
+  EXPECT_LE(run(512, 16384, 256, DType::BF16, true, false, true, seed), kF32Tol);
 }
 
 TEST_F(CudaMatmul, SplitKGemmIsDeterministic) {
