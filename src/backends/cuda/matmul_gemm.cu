@@ -130,12 +130,15 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
   };
 
   float acc[MI][NI][4];
+  auto zero_acc = [&] {
 #pragma unroll
-  for (int mi = 0; mi < MI; ++mi)
+    for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
-    for (int ni = 0; ni < NI; ++ni)
+      for (int ni = 0; ni < NI; ++ni)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) acc[mi][ni][e] = 0.f;
+        for (int e = 0; e < 4; ++e) acc[mi][ni][e] = 0.f;
+  };
+  zero_acc();
 
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
@@ -198,12 +201,7 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
     __threadfence();
     // Split by split, all FRAG loads of a split at once: a loop over splits inside each element would chain
     // FRAG · splits dependent L2 round trips (measured: ~30 µs per launch).
-#pragma unroll
-    for (int mi = 0; mi < MI; ++mi)
-#pragma unroll
-      for (int ni = 0; ni < NI; ++ni)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) acc[mi][ni][e] = 0.f;
+    zero_acc();
     for (int z = 0; z < sk.splits; ++z) {
       const float* pz = base + size_t(z) * FRAG * THREADS + tid;
 #pragma unroll
