@@ -1,4 +1,4 @@
-// The combine step of split (flash-decoding) attention, shared by attention.cu and qk_norm_rope_attention.cu.
+// The combine step of split (flash-decoding) attention (attention.cu), kept apart from the kernel that uses it.
 //
 // Block s of (token i, kv head kvh) has computed, for each of its G query heads h, the unnormalised output
 // o_s[head_dim] = Σ_p e^{score_p − m_s} V[p] over its chunk of positions, with m_s the chunk's largest score and

@@ -61,10 +61,6 @@ struct Carver {
   }
 };
 
-}  // namespace
-
-namespace {
-
 cuda::Workspace carve(char* base, size_t* bytes) {
   Carver c{base};
   cuda::Workspace ws;
@@ -98,12 +94,12 @@ CudaBackend::CudaBackend(const CudaOptions& opts) : opts_(opts), ws_(std::make_u
     FS_CUDA(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
     stream_ = s;
     FS_CUDA(cudaMalloc(&dev_err_, sizeof(unsigned)));
-    FS_CUDA(cudaMemset(dev_err_, 0, sizeof(unsigned)));
+    FS_CUDA(cudaMemsetAsync(dev_err_, 0, sizeof(unsigned), stream_));
     FS_CUDA(cudaMallocHost(&host_err_, sizeof(unsigned)));
     size_t bytes = 0;
     carve(nullptr, &bytes);
     FS_CUDA(cudaMalloc(&workspace_, bytes));
-    FS_CUDA(cudaMemset(workspace_, 0, bytes));  // the split counters start at zero
+    FS_CUDA(cudaMemsetAsync(workspace_, 0, bytes, stream_));  // the split counters start at zero
     *ws_ = carve(static_cast<char*>(workspace_), &bytes);
     cuda::init_gemm_attributes();
     cuda::init_attention_attributes();
@@ -153,7 +149,7 @@ void CudaBackend::check_errors() {
   if (*host_err_ == 0) return;
   const unsigned bits = *host_err_;
   *host_err_ = 0;
-  FS_CUDA(cudaMemset(dev_err_, 0, sizeof(unsigned)));
+  FS_CUDA(cudaMemsetAsync(dev_err_, 0, sizeof(unsigned), stream_));
   std::string what;
   if (bits & cuda::kErrTokenId) what += " a token id outside the embedding table (embed);";
   if (bits & cuda::kErrPosition) what += " a position outside the KV cache capacity (kv_store/attention);";
@@ -389,7 +385,7 @@ bool CudaBackend::ensure_split_workspace(size_t part_floats, size_t tiles) {
   void* k = alloc(counters * sizeof(unsigned));
   scratch_.push_back(p);
   scratch_.push_back(k);
-  FS_CUDA(cudaMemset(k, 0, counters * sizeof(unsigned)));
+  FS_CUDA(cudaMemsetAsync(k, 0, counters * sizeof(unsigned), stream_));  // ordered before the GEMM that uses it
   split_part_ = static_cast<float*>(p);
   split_counters_ = static_cast<unsigned*>(k);
   split_part_floats_ = floats;
