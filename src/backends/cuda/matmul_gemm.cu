@@ -4,26 +4,27 @@
 // Prefill is compute-bound (2·M·N·K flops on N·K weights: at M = 512, ~500 flops per weight byte), so it belongs
 // on the tensor cores. bf16 weights take this path:
 //
-//   1. x is rounded to bf16 once (a tiny elementwise kernel into a scratch buffer): the tensor cores multiply
-//      bf16 × bf16 and accumulate in f32. This is the only rounding: with K terms of random sign the relative
-//      error of a dot product is about that of one bf16 rounding of x, 2^-9/√3 ≈ 1.1e-3 (measured ~1e-3 relative
-//      L2); the tests hold it to 4e-3.
+//   1. x is rounded to bf16 once (a tiny elementwise kernel into a scratch buffer, or the layer norm that produces
+//      it, rmsnorm_bf16): the tensor cores multiply bf16 × bf16 and accumulate in f32. This is the only rounding:
+//      with K terms of random sign the relative error of a dot product is about that of one bf16 rounding of x,
+//      2^-9/√3 ≈ 1.1e-3 (measured ~1e-3 relative L2); the tests hold it to 4e-3.
 //   2. mma.sync.m16n8k16 (bf16 in, f32 accumulate), fed by ldmatrix from shared memory, which cp.async fills in a
 //      3-stage pipeline (the loads of tile k+2 fly while tile k is multiplied).
 //
-//      block tile BM×BN (tokens × weight rows), K in steps of BK = 32:
+//      block tile BM×BN (tokens × weight rows), K in steps of BK = 64:
 //
-//               K →                         W tile: BN rows × 32  (row-major [N][K] = the "col" operand of mma)
+//               K →                         W tile: BN rows × 64  (row-major [N][K] = the "col" operand of mma)
 //         ┌──────────┐                      ┌──────────┐
 //      BM │ x tile   │  ×ᵀ               BN │ W tile   │      each warp: WM×WN of the block tile,
 //         └──────────┘                      └──────────┘      = (WM/16)×(WN/8) mma tiles of 16×8, k16 per mma
 //
-//      Two shapes: 128×128 (8 warps of 64×32) when it yields at least one block per SM, else 64×64 (4 warps of
-//      32×32) so small products (n = 77, or N = 1024) still spread over the 132 SMs. Up to three matrices that
-//      share x (q/k/v, gate/up) run as one launch, their row tiles numbered one after another along blockIdx.y:
-//      a 1024-row k projection alone is 8 × 4 tiles at n = 512, too few to fill the GPU. Shared-memory rows are padded
-//      to 40 bf16 (80 bytes), so the 8 row addresses of an ldmatrix fall in 8 different bank groups. blockIdx.x
-//      walks the token tiles, so the blocks that run together share one weight tile: weights come from DRAM once.
+//      Shared-memory rows are padded to 72 bf16 (144 bytes = 9 × 16), so the 8 row addresses of an ldmatrix fall in
+//      8 different bank groups. blockIdx.x walks the token tiles, so the blocks that run together share one weight
+//      tile: weights come from DRAM once. Up to three matrices that share x (q/k/v, gate/up) run as one launch,
+//      their row tiles numbered one after another along blockIdx.y: a 1024-row k projection alone is 8 × 4 tiles at
+//      n = 512, too few to fill the GPU. blockIdx.z splits K where there are few output tiles (plan_gemm_tc):
+//      the partial tiles are added by the last block of each tile, in split order, so results are deterministic.
+//      Shapes: 128×128 (8 warps of 64×32), split or not; 64×64 (4 warps of 32×32) for short K and few tiles.
 //
 // Everything else (f32 and f16 weights, K not a multiple of 8) takes a plain f32 SIMT tiled GEMM: exact to f32
 // rounding, slower, and rare (tiny test models; f16 weights would overflow if x were rounded to f16).
