@@ -37,9 +37,17 @@ __device__ __forceinline__ size_t split_slot(const SplitWorkspace& w, int n_head
 }
 
 // Called by every thread of a block after it stored its partials; out is token i's row [n_heads · head_dim].
+// The merge runs in three parallel passes, because a loop over the splits that loads as it goes waits one L2 round
+// trip per split (at 32–48 splits that alone was most of a long-context attention step):
+//   1. the S (m, l) pairs of every head into shared memory, one pair per thread;
+//   2. per head, M and the weights e^{m_s − M} (shared memory only);
+//   3. per output element, Σ_s e^{m_s − M} o_s with the loads of 8 splits in flight at a time, / Σ_s e^{m_s − M} l_s.
+constexpr int kCombineMaxGroup = 8;
 __device__ inline void combine_splits_if_last(const SplitWorkspace& w, int n_heads, int n_kv_heads, int i, int kvh,
                                               int G, int hd, int S, float* out) {
   __shared__ bool is_last;
+  __shared__ float sm_m[kCombineMaxGroup][kMaxSplits], sm_l[kCombineMaxGroup][kMaxSplits];
+  __shared__ float sm_den[kCombineMaxGroup];
   __threadfence();  // this block's partials are visible device-wide before it is counted
   __syncthreads();
   if (threadIdx.x == 0) {
@@ -51,19 +59,33 @@ __device__ inline void combine_splits_if_last(const SplitWorkspace& w, int n_hea
   __syncthreads();
   if (!is_last) return;
   __threadfence();
+  for (int t = threadIdx.x; t < G * S; t += blockDim.x) {
+    const int g = t / S, x = t % S;
+    const size_t slot = split_slot(w, n_heads, i, kvh * G + g, x);
+    sm_m[g][x] = __ldcg(w.part_ml + slot * 2);
+    sm_l[g][x] = __ldcg(w.part_ml + slot * 2 + 1);
+  }
+  __syncthreads();
+  for (int g = threadIdx.x; g < G; g += blockDim.x) {
+    float M = -INFINITY;
+    for (int x = 0; x < S; ++x) M = fmaxf(M, sm_m[g][x]);
+    float den = 0.f;
+    for (int x = 0; x < S; ++x) {
+      const float f = expf(sm_m[g][x] - M);
+      sm_m[g][x] = f;  // from here on: the weight of split x
+      den += sm_l[g][x] * f;
+    }
+    sm_den[g] = den;
+  }
+  __syncthreads();
   for (int t = threadIdx.x; t < G * hd; t += blockDim.x) {
     const int g = t / hd, d = t % hd;
     const int h = kvh * G + g;
-    const size_t slot0 = split_slot(w, n_heads, i, h, 0);
-    float M = -INFINITY;
-    for (int x = 0; x < S; ++x) M = fmaxf(M, __ldcg(w.part_ml + (slot0 + x) * 2));
-    float Ls = 0.f, O = 0.f;
-    for (int x = 0; x < S; ++x) {
-      const float f = expf(__ldcg(w.part_ml + (slot0 + x) * 2) - M);
-      Ls += __ldcg(w.part_ml + (slot0 + x) * 2 + 1) * f;
-      O += __ldcg(w.part_o + (slot0 + x) * hd + d) * f;
-    }
-    out[size_t(h) * hd + d] = O / Ls;
+    const float* po = w.part_o + split_slot(w, n_heads, i, h, 0) * hd + d;
+    float O = 0.f;
+#pragma unroll 8
+    for (int x = 0; x < S; ++x) O += __ldcg(po + size_t(x) * hd) * sm_m[g][x];
+    out[size_t(h) * hd + d] = O / sm_den[g];
   }
 }
 
