@@ -1,17 +1,37 @@
 // Helpers for the CPU op tests: weights stored in any dtype, NaN-poisoned outputs, and the double-precision
 // reference ops every test compares against.
 #pragma once
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
+#include "backends/cpu/simd.h"
+#include "backends/cpu/thread_pool.h"
 #include "engine/backend.h"
 #include "model/dtype.h"
 #include "test_util.h"
 
 namespace fs::test {
+
+// The fixture of the op tests that run both code paths: the parameter turns the AVX2 kernels on (the test is
+// skipped on a CPU without AVX2) or off (the portable path); ops run on a two-thread pool.
+class BothPathsTest : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    cpu::set_avx2_enabled(true);
+    if (GetParam() && !cpu::use_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
+    cpu::set_avx2_enabled(GetParam());
+  }
+  void TearDown() override { cpu::set_avx2_enabled(true); }
+  cpu::ThreadPool pool{2};
+};
+// Names the two instantiations "avx2" and "portable".
+inline std::string path_name(const ::testing::TestParamInfo<bool>& info) { return info.param ? "avx2" : "portable"; }
 
 // A weight tensor that owns its bytes. `values` holds what the kernels will actually see (after rounding to the
 // stored dtype), so the reference uses exactly the same numbers.

@@ -76,16 +76,7 @@ std::vector<int32_t> range(int first, int n) {
   return p;
 }
 
-class AttentionTest : public ::testing::TestWithParam<bool> {  // param: AVX2 helpers on
- protected:
-  void SetUp() override {
-    cpu::set_avx2_enabled(true);
-    if (GetParam() && !cpu::use_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
-    cpu::set_avx2_enabled(GetParam());
-  }
-  void TearDown() override { cpu::set_avx2_enabled(true); }
-  cpu::ThreadPool pool{2};
-};
+class AttentionTest : public BothPathsTest {};
 
 TEST_P(AttentionTest, GqaRatios) {
   uint32_t seed = 10;
@@ -105,8 +96,7 @@ TEST_P(AttentionTest, ArbitraryPositions) {  // nothing may assume pos[i] = i or
 
 TEST_P(AttentionTest, PrefillSized) { check(pool, 8, 2, 128, range(100, 64), 200, 99); }
 
-INSTANTIATE_TEST_SUITE_P(Paths, AttentionTest, ::testing::Values(true, false),
-                         [](const auto& info) { return info.param ? "avx2" : "portable"; });
+INSTANTIATE_TEST_SUITE_P(Paths, AttentionTest, ::testing::Values(true, false), path_name);
 
 TEST(Attention, ReadsWhatKvStoreWrote) {
   cpu::ThreadPool pool(2);

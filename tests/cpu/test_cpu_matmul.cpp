@@ -61,16 +61,7 @@ const Case kCases[] = {
     {5, 40, 2100}, {1, 50, 2100},
 };
 
-class MatmulTest : public ::testing::TestWithParam<bool> {  // param: use the AVX2 path
- protected:
-  void SetUp() override {
-    cpu::set_avx2_enabled(true);
-    if (GetParam() && !cpu::use_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
-    cpu::set_avx2_enabled(GetParam());
-  }
-  void TearDown() override { cpu::set_avx2_enabled(true); }
-  cpu::ThreadPool pool{2};
-};
+class MatmulTest : public BothPathsTest {};
 
 TEST_P(MatmulTest, AllDtypesAndShapes) {
   uint32_t seed = 100;
@@ -92,8 +83,7 @@ TEST_P(MatmulTest, LargerGemm) {  // several k-blocks and many row blocks shared
   check_case(pool, Case{20, 97, 1536}, DType::F16, false, DType::F16, false, 901);
 }
 
-INSTANTIATE_TEST_SUITE_P(Paths, MatmulTest, ::testing::Values(true, false),
-                         [](const auto& info) { return info.param ? "avx2" : "portable"; });
+INSTANTIATE_TEST_SUITE_P(Paths, MatmulTest, ::testing::Values(true, false), path_name);
 
 TEST(Matmul, RejectsBadArguments) {
   cpu::ThreadPool pool(1);

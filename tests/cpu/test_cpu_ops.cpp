@@ -19,16 +19,7 @@ constexpr double kElementwiseTol = 1e-6;
 // rmsnorm sums dim squares in f32 before the elementwise part.
 constexpr double kRmsnormTol = 2e-6;
 
-class OpsTest : public ::testing::TestWithParam<bool> {  // param: AVX2 helpers on
- protected:
-  void SetUp() override {
-    cpu::set_avx2_enabled(true);
-    if (GetParam() && !cpu::use_avx2()) GTEST_SKIP() << "no AVX2 on this CPU";
-    cpu::set_avx2_enabled(GetParam());
-  }
-  void TearDown() override { cpu::set_avx2_enabled(true); }
-  cpu::ThreadPool pool{2};
-};
+class OpsTest : public BothPathsTest {};
 
 TEST_P(OpsTest, EmbedIsAnExactGather) {  // widening bf16/f16 to f32 is exact, so the tolerance is zero
   for (DType t : {DType::BF16, DType::F16, DType::F32})
@@ -111,8 +102,7 @@ TEST_P(OpsTest, Swiglu) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Paths, OpsTest, ::testing::Values(true, false),
-                         [](const auto& info) { return info.param ? "avx2" : "portable"; });
+INSTANTIATE_TEST_SUITE_P(Paths, OpsTest, ::testing::Values(true, false), path_name);
 
 TEST(Embed, RejectsIdsOutsideTheVocabulary) {
   cpu::ThreadPool pool(1);
