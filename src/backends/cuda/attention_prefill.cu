@@ -54,12 +54,6 @@ size_t prefill_smem(int head_dim) {
   return sizeof(float) * (size_t(kBQ) * qs + size_t(kKeys) * ks + size_t(kKeys) * head_dim + kWarps * kQW * kKeys);
 }
 
-template <typename T>
-__device__ __forceinline__ float widen(T v);
-template <>
-__device__ __forceinline__ float widen<float>(float v) { return v; }
-template <>
-__device__ __forceinline__ float widen<uint16_t>(uint16_t v) { return bf16_bits(v); }
 
 template <typename T, int DPL>  // DPL = ⌈head_dim / 32⌉ output dims per lane
 __global__ void __launch_bounds__(kWarps * 32) attn_prefill_kernel(const __grid_constant__ PrefillParams p) {
@@ -201,23 +195,6 @@ constexpr int tc_stride() { return D + 8; }  // bf16 per shared row: +16 bytes s
 template <int D>
 constexpr size_t tc_smem() { return size_t(2) * 2 * kTcBK * tc_stride<D>() * sizeof(uint16_t); }  // 2 stages × K, V
 
-__device__ __forceinline__ void ldsm_x4(uint32_t* r, uint32_t addr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-__device__ __forceinline__ void ldsm_x4_trans(uint32_t* r, uint32_t addr) {
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(addr));
-}
-__device__ __forceinline__ void mma_bf16(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
 // Two f32 → one register of two bf16 (round to nearest even), the lower index in the low half as mma expects.
 __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
   return uint32_t(to_bf16_bits(lo)) | (uint32_t(to_bf16_bits(hi)) << 16);

@@ -37,20 +37,6 @@ constexpr int BK = 64;
 constexpr int LDS = BK + 8;  // padded shared-memory row (elements)
 constexpr int STAGES = 3;
 
-__device__ __forceinline__ void ldmatrix_x4(unsigned& r0, unsigned& r1, unsigned& r2, unsigned& r3,
-                                            const void* smem) {
-  const unsigned s = unsigned(__cvta_generic_to_shared(smem));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];\n"
-               : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3)
-               : "r"(s));
-}
-__device__ __forceinline__ void mma_bf16(float* c, const unsigned* a, const unsigned* b) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
 
 __global__ void to_bf16_kernel(const float* x, size_t count, uint16_t* out) {
   grid_dep_launch();
@@ -160,18 +146,17 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
 #pragma unroll
       for (int mi = 0; mi < MI; ++mi) {
         const int r = wm * WM + mi * 16 + (lane & 15);
-        ldmatrix_x4(a[mi][0], a[mi][1], a[mi][2], a[mi][3], as + r * LDS + kk + (lane >> 4) * 8);
+        ldsm_x4(a[mi], smem_addr(as + r * LDS + kk + (lane >> 4) * 8));
       }
 #pragma unroll
       for (int np = 0; np < NI / 2; ++np) {
         const int r = wn * WN + np * 16 + (lane >> 4) * 8 + (lane & 7);
-        ldmatrix_x4(b[2 * np][0], b[2 * np][1], b[2 * np + 1][0], b[2 * np + 1][1],
-                    bs + r * LDS + kk + ((lane >> 3) & 1) * 8);
+        ldsm_x4(b[2 * np], smem_addr(bs + r * LDS + kk + ((lane >> 3) & 1) * 8));  // b[2np], b[2np+1]
       }
 #pragma unroll
       for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
-        for (int ni = 0; ni < NI; ++ni) mma_bf16(acc[mi][ni], a[mi], b[ni]);
+        for (int ni = 0; ni < NI; ++ni) mma_bf16(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
     }
   }
   cp_async_wait<0>();
@@ -235,14 +220,6 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
       }
 }
 
-template <typename WT>
-__device__ __forceinline__ float widen(WT v);
-template <>
-__device__ __forceinline__ float widen<float>(float v) { return v; }
-template <>
-__device__ __forceinline__ float widen<__nv_bfloat16>(__nv_bfloat16 v) { return __bfloat162float(v); }
-template <>
-__device__ __forceinline__ float widen<__half>(__half v) { return __half2float(v); }
 
 // The f32 fallback: 64×64 output tile per 256-thread block, 4×4 outputs per thread, K in steps of 16.
 template <typename WT>
