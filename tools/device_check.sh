@@ -45,13 +45,17 @@ if has bench; then
 fi
 
 if has ablate; then
-  echo "== ablation: the same fs bench with one decode feature turned off at a time (FS_CUDA_DISABLE)"
+  echo "== ablation: the same fs bench with one decode feature turned off (FS_CUDA_DISABLE) or on (FS_CUDA_ENABLE)"
   for shape in qwen3-0.6b llama-3.2-1b; do
     for off in none pdl; do
       echo "-- $shape, off: $off" | tee -a "$OUT/ablate.log"
       FS_CUDA_DISABLE=$([ "$off" = none ] || echo "$off") timeout 240 "$BIN/fs" bench --shape "$shape" --device cuda \
         -p 512 -n 128 -r 5 --depth 4096 2>&1 | tee -a "$OUT/ablate.log" | grep -E "tg|pp" || status=1
     done
+    echo "-- $shape, on: persistent (opt-in decode kernel; FS_STEP_TRACE=40 prints where its step time goes)" \
+      | tee -a "$OUT/ablate.log"
+    FS_CUDA_ENABLE=persistent FS_STEP_TRACE=40 timeout 240 "$BIN/fs" bench --shape "$shape" --device cuda \
+      -p 512 -n 128 -r 5 --depth 4096 2>&1 | tee -a "$OUT/ablate.log" | grep -E "tg|trace" || status=1
   done
 fi
 if has ops; then

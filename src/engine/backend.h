@@ -41,6 +41,21 @@ struct KvLayer {
   int kv_dim = 0;
 };
 
+struct ModelConfig;
+struct ModelWeights;
+
+// What a fused decode step reads and writes (Backend::decode_step): the model on this backend, its KV cache, and
+// the forward pass's buffers (x [hidden], q [q_dim], k, v [kv_dim], att [q_dim], h [intermediate], logits [vocab]).
+struct DecodeStep {
+  const ModelConfig* cfg = nullptr;
+  const ModelWeights* w = nullptr;
+  const KvLayer* kv = nullptr;  // [cfg->n_layers]
+  const int32_t* id = nullptr;  // [1], backend memory, like every pointer here
+  const int32_t* pos = nullptr;
+  const float* inv_freq = nullptr;
+  float *x = nullptr, *q = nullptr, *k = nullptr, *v = nullptr, *att = nullptr, *h = nullptr, *logits = nullptr;
+};
+
 class Backend {
  public:
   virtual ~Backend() = default;
@@ -120,6 +135,16 @@ class Backend {
     rope(q, pos, n, n_heads, head_dim, inv_freq);
     rope(k, pos, n, n_kv_heads, head_dim, inv_freq);
     kv_store(k, v, pos, n, cache);
+  }
+
+  // The whole single-token forward pass (embedding, every layer, final norm, lm head) in one call, for a backend
+  // that can fuse it: the CUDA backend runs it as one persistent kernel (decode_step.cu). Same math as the op
+  // sequence of engine/model.cpp, over the same buffers. Returns false, having done nothing, where the backend has
+  // no such path or not for this model (the CPU never has one: it stays the op-by-op oracle); the caller then
+  // runs the ops.
+  virtual bool decode_step(const DecodeStep& step) {
+    (void)step;
+    return false;
   }
 
   // Runs `step`, a fixed sequence of ops over fixed buffers. A backend may record it the first time it sees `key`

@@ -142,6 +142,11 @@ void Model::forward_chunk(int n, bool all_logits) {
     be_.matmul(xn_, rows, w_.lm_head, nullptr, logits_, false);
   };
   last_row_ = size_t(all_logits ? n - 1 : 0) * cfg_.vocab_size;
+  // A single token may run as one fused backend call (one persistent kernel on CUDA) instead of the ops below.
+  if (n == 1 && !hook_) {
+    const DecodeStep step{&cfg_, &w_, kv_.data(), ids_, positions_, inv_freq_, x_, q_, k_, v_, att_, gate_, logits_};
+    if (be_.decode_step(step)) return;
+  }
   // A single-token step is the same sequence of ops over the same buffers every time: a backend may record it
   // once and replay it (CUDA graphs), removing the launch cost of a few hundred small kernels.
   if (n == 1 && !hook_) be_.run_recorded(all_logits ? "decode-all" : "decode", body);

@@ -66,21 +66,33 @@ TEST_P(CudaModel, MatchesGoldenAndCpu) {
   std::printf("  %-14s prefill vs HF %.2e", c.name.c_str(), e_prefill);
   EXPECT_LT(e_prefill, kModelTol);
 
-  // Decode the greedy sequence token by token on both backends.
+  // Decode the greedy sequence token by token on the GPU and the CPU: the default op-by-op decode, then the
+  // persistent kernel (opt-in, decode_step.cu). Returns the worst step's error.
   auto seq = prompt;
   for (auto t : g["greedy_ids"]) seq.push_back(t.get<int32_t>());
-  mg->reset();
-  mc->reset();
-  mg->forward(prompt.data(), int(prompt.size()));
-  mc->forward(prompt.data(), int(prompt.size()));
-  double worst = 0;
-  for (size_t i = prompt.size(); i < seq.size(); ++i) {
-    mg->forward(&seq[i], 1);
-    mc->forward(&seq[i], 1);
-    worst = std::max(worst, test::rel_l2(mg->logits(), mc->logits()));
-  }
-  std::printf("   decode vs CPU (worst step) %.2e\n", worst);
+  auto decode_vs_cpu = [&](Model& gpu_model) {
+    gpu_model.reset();
+    mc->reset();
+    gpu_model.forward(prompt.data(), int(prompt.size()));
+    mc->forward(prompt.data(), int(prompt.size()));
+    double worst = 0;
+    for (size_t i = prompt.size(); i < seq.size(); ++i) {
+      gpu_model.forward(&seq[i], 1);
+      mc->forward(&seq[i], 1);
+      worst = std::max(worst, test::rel_l2(gpu_model.logits(), mc->logits()));
+    }
+    return worst;
+  };
+  const double worst = decode_vs_cpu(*mg);
+  CudaOptions po;
+  po.persistent = true;
+  CudaBackend pgpu(po);
+  auto mp = Model::load(c.model_dir, pgpu, {});
+  const double worst_p = decode_vs_cpu(*mp);
+  std::printf("   decode vs CPU (worst step) %.2e, persistent %.2e\n", worst, worst_p);
   EXPECT_LT(worst, kDecodeTol);
+  EXPECT_LT(worst_p, kDecodeTol);
+  EXPECT_EQ(pgpu.fused_steps(), long(seq.size() - prompt.size())) << "the persistent kernel did not run";
 
   // Greedy generation (argmax on the GPU) against HF's ids where the margin is clear.
   mg->reset();

@@ -17,13 +17,6 @@ namespace fs::cuda {
 // Fewest positions a split covers: contexts up to this length run as one split per kv head and skip the combine.
 constexpr int kSplitMinChunk = 128;
 
-struct SplitWorkspace {
-  float* part_o;
-  float* part_ml;
-  unsigned* counter;  // [n][n_kv_heads]
-  int max_splits;
-};
-
 // The grid of a decode-attention launch has max_splits blocks per (token, kv head) for the cache's capacity, not
 // for the current context (that lives on the device, so one recorded graph serves every position).
 inline SplitWorkspace split_workspace(const Workspace& ws, int capacity) {

@@ -4,11 +4,15 @@
 #include "backends/cuda/cuda_backend.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include "backends/cuda/ops.h"
+#include "model/config.h"
+#include "model/weights.h"
 #include "util/error.h"
 
 namespace fs {
@@ -19,6 +23,15 @@ void throw_cuda(cudaError_t e, const char* call, const char* file, int line) {
   throw Error(std::string("CUDA error: ") + call + " failed: " + cudaGetErrorString(e) + " (" +
               (base ? base + 1 : file) + ":" + std::to_string(line) + ")");
 }
+
+// What decode_step prepared for the model it last saw (CudaBackend::prepare_step).
+struct StepState {
+  std::vector<uintptr_t> key;         // what it was prepared for (step_key): shapes, every weight and cache pointer
+  std::string why_not;                // empty: the persistent kernel runs this model
+  DecodeLayerPtrs* layers = nullptr;  // device copy of the per-layer table
+  DecodeStepParams params = {};
+  size_t smem = 0;
+};
 
 }  // namespace cuda
 
@@ -70,6 +83,7 @@ cuda::Workspace carve(char* base, size_t* bytes) {
   ws.amax_val = c.take<float>(size_t(cuda::kArgmaxSplitRows) * cuda::kArgmaxMaxBlocks);
   ws.amax_idx = c.take<int>(size_t(cuda::kArgmaxSplitRows) * cuda::kArgmaxMaxBlocks);
   ws.amax_count = c.take<unsigned>(cuda::kArgmaxSplitRows);
+  ws.step_barrier = c.take<unsigned>(1);
   *bytes = c.used;
   return ws;
 }
@@ -116,6 +130,7 @@ CudaBackend::~CudaBackend() {
   // No throwing here: errors on the way out are ignored (the process may be unwinding another error).
   cudaStreamSynchronize(stream_);
   for (auto& [key, exec] : graphs_) cudaGraphExecDestroy(exec);
+  if (step_) cudaFree(step_->layers);
   for (void* p : uploads_) cudaFree(p);
   for (void* p : act_scratch_) cudaFree(p);
   for (void* p : scratch_) cudaFree(p);
@@ -437,20 +452,207 @@ void CudaBackend::qk_norm_rope_store(float* q, float* k, const float* v, const W
                            cache);
 }
 
+// ---- the fused decode step (decode_step.cu) ----
+
+namespace {
+
+cuda::DecodeVec vec(const Weight& w) { return {w.data, w.dtype}; }
+const uint16_t* bf16_ptr(const Weight& w) { return static_cast<const uint16_t*>(w.data); }
+
+// Why the persistent kernel cannot run this model ("" when it can). Everything else falls back to the ops.
+std::string step_unsupported(const DecodeStep& s, int sms) {
+  const ModelConfig& c = *s.cfg;
+  const ModelWeights& w = *s.w;
+  auto bf16 = [](const Weight& t) { return t.data && t.dtype == DType::BF16 && cuda::aligned16(t.data); };
+  if (!bf16(w.embed) || !bf16(w.lm_head)) return "embedding or lm head not bf16";
+  for (int l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& L = w.layers[l];
+    for (const Weight* m : {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down})
+      if (!bf16(*m)) return "layer " + std::to_string(l) + " has a matrix that is not bf16";
+    const KvLayer& kv = s.kv[l];
+    if (kv.dtype != DType::BF16 || kv.capacity != s.kv[0].capacity || kv.kv_dim != c.kv_dim())
+      return "KV cache not bf16";
+  }
+  const int hd = c.head_dim, group = c.n_heads / c.n_kv_heads;
+  if (hd != 16 && hd != 32 && hd != 64 && hd != 128) return "head_dim " + std::to_string(hd);
+  if (c.n_heads % c.n_kv_heads != 0 || group > 8) return "GQA group of " + std::to_string(group);
+  if (c.hidden_size % 8 || c.q_dim() % 8 || c.intermediate_size % 8) return "a width not a multiple of 8";
+  // A lane keeps up to 8 float4 of activations in registers (decode_step.cu: kMaxQuads): 8192 columns.
+  if (c.hidden_size > 8192 || c.q_dim() > 8192 || c.intermediate_size > 8192) return "rows longer than 8192";
+  if (c.hidden_size > cuda::kDecodeMaxOwnRows * sms) return "hidden_size above 64 rows per multiprocessor";
+  if (c.n_heads > cuda::kMaxHeads || c.n_kv_heads > cuda::kMaxKvHeads || c.q_dim() > cuda::kMaxQDim ||
+      c.n_kv_heads > sms)
+    return "more heads than the workspace holds";
+  return "";
+}
+
+}  // namespace
+
+namespace {
+
+// Everything the prepared state depends on. Compared on every step (a few hundred words), so that a model freed and
+// another loaded at the same addresses can never run on a stale layer table.
+std::vector<uintptr_t> step_key(const DecodeStep& s) {
+  const ModelConfig& c = *s.cfg;
+  std::vector<uintptr_t> k = {uintptr_t(c.n_layers), uintptr_t(c.hidden_size), uintptr_t(c.intermediate_size),
+                              uintptr_t(c.n_heads), uintptr_t(c.n_kv_heads), uintptr_t(c.head_dim),
+                              uintptr_t(c.vocab_size)};
+  auto add = [&](const Weight& w) {
+    k.push_back(reinterpret_cast<uintptr_t>(w.data));
+    k.push_back(uintptr_t(w.dtype));
+  };
+  add(s.w->embed), add(s.w->lm_head), add(s.w->final_norm);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& L = s.w->layers[l];
+    for (const Weight* w : {&L.attn_norm, &L.q, &L.k, &L.v, &L.o, &L.q_bias, &L.k_bias, &L.v_bias, &L.o_bias,
+                            &L.q_norm, &L.k_norm, &L.mlp_norm, &L.gate, &L.up, &L.down})
+      add(*w);
+    k.push_back(reinterpret_cast<uintptr_t>(s.kv[l].k));
+    k.push_back(reinterpret_cast<uintptr_t>(s.kv[l].v));
+    k.push_back(uintptr_t(s.kv[l].capacity));
+    k.push_back(uintptr_t(s.kv[l].dtype));
+  }
+  return k;
+}
+
+}  // namespace
+
+bool CudaBackend::decode_step(const DecodeStep& s) {
+  if (!opts_.persistent || capturing()) return false;
+  std::vector<uintptr_t> key = step_key(s);
+  if (!step_ || step_->key != key) prepare_step(s, std::move(key));
+  if (!step_->why_not.empty()) return false;
+  cuda::DecodeStepParams p = step_->params;
+  p.id = s.id, p.pos = s.pos, p.inv_freq = s.inv_freq;
+  p.x = s.x, p.q = s.q, p.k = s.k, p.v = s.v, p.att = s.att, p.h = s.h, p.logits = s.logits;
+  p.barrier_base = step_barrier_base_;
+  // FS_STEP_TRACE=N: the N-th step records when blocks 0 and 1 finish each part of each layer; printed to stderr.
+  static const long trace_step = std::getenv("FS_STEP_TRACE") ? std::atol(std::getenv("FS_STEP_TRACE")) : -1;
+  const bool trace = fused_steps_ == trace_step;
+  if (trace) {
+    FS_CUDA(cudaMalloc(&p.trace, 2 * cuda::kTraceStride * sizeof(unsigned long long)));
+    scratch_.push_back(p.trace);
+  }
+  cuda::decode_step(ctx(), p, step_->smem);
+  step_barrier_base_ += cuda::decode_step_barriers(s.cfg->n_layers) * unsigned(sms_);
+  ++fused_steps_;
+  if (trace) print_step_trace(p.trace, s.cfg->n_layers);
+  return true;
+}
+
+// Sums, over the layers, the time each part of a layer took in blocks 0 and 1 (µs), and the whole step.
+void CudaBackend::print_step_trace(const unsigned long long* dev, int n_layers) {
+  std::vector<unsigned long long> t(2 * cuda::kTraceStride);
+  FS_CUDA(cudaMemcpyAsync(t.data(), dev, t.size() * sizeof(t[0]), cudaMemcpyDeviceToHost, stream_));
+  FS_CUDA(cudaStreamSynchronize(stream_));
+  const char* names[14] = {"norm", "qkv", "barrier", "attention", "barrier", "load att", "o", "barrier",
+                           "norm", "gate/up", "barrier", "load h", "down", "barrier"};
+  for (int b = 0; b < 2; ++b) {
+    const unsigned long long* s = t.data() + size_t(b) * cuda::kTraceStride;
+    std::fprintf(stderr, "decode_step trace, block %d:", b);
+    for (int k = 0; k < 14; ++k) {
+      double sum = 0;
+      for (int l = 0; l < n_layers; ++l) sum += double(s[l * 14 + k + 1] - s[l * 14 + k]);
+      std::fprintf(stderr, " %s %.1f", names[k], sum / 1e3);
+    }
+    const int e = n_layers * 14;
+    std::fprintf(stderr, " | final norm %.1f lm head %.1f | step %.1f us\n", double(s[e + 1] - s[e]) / 1e3,
+                 double(s[e + 2] - s[e + 1]) / 1e3, double(s[e + 2] - s[0]) / 1e3);
+  }
+}
+
+void CudaBackend::prepare_step(const DecodeStep& s, std::vector<uintptr_t> key) {
+  if (step_ && step_->layers) FS_CUDA(cudaFree(step_->layers));  // synchronises: no launch still reads it
+  step_ = std::make_unique<cuda::StepState>();
+  step_->key = std::move(key);
+  step_->why_not = step_unsupported(s, sms_);
+  if (!step_->why_not.empty()) return;
+  const ModelConfig& c = *s.cfg;
+
+  // Shared memory: the ring (as many 64 KB stages as fit), the activation vector, the layer table, two layers'
+  // norm weights.
+  const size_t act = cuda::decode_step_act_floats(c.hidden_size, c.q_dim(), c.intermediate_size,
+                                                  c.n_heads / c.n_kv_heads, c.head_dim);
+  const void* kernel = cuda::decode_step_kernel_ptr();
+  cudaFuncAttributes fa;
+  FS_CUDA(cudaFuncGetAttributes(&fa, kernel));
+  int optin = 0, coop = 0;
+  FS_CUDA(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device_));
+  FS_CUDA(cudaDeviceGetAttribute(&coop, cudaDevAttrCooperativeLaunch, device_));
+  const size_t table_bytes = cuda::decode_step_table_bytes(c.n_layers);  // copied into shared memory
+  // Two buffers of one layer's norm weights (decode_step.cu: layer_vecs), each vector rounded up to 16 bytes.
+  auto vbytes = [](const Weight& w) { return w.data ? (w.bytes() + 15) & ~size_t(15) : 0; };
+  size_t vec_bytes = vbytes(s.w->final_norm);
+  for (const LayerWeights& L : s.w->layers)
+    vec_bytes = std::max(vec_bytes, vbytes(L.attn_norm) + vbytes(L.mlp_norm) + vbytes(L.q_norm) + vbytes(L.k_norm));
+  const size_t fixed = act * sizeof(float) + table_bytes + 2 * vec_bytes;
+  const long room = long(optin) - long(fa.sharedSizeBytes) - long(fixed);
+  const int stage_bytes = cuda::kDecodeStageBytes;
+  const int stages = int(std::min<long>(cuda::kMaxStages, room / stage_bytes));
+  const long longest = std::max({long(c.hidden_size) * 4, long(c.q_dim()) * 2, long(c.intermediate_size) * 2});
+  if (!coop || stages < 2 || longest > stage_bytes) {
+    step_->why_not = "not enough shared memory for the ring";
+    return;
+  }
+  step_->smem = size_t(stages) * stage_bytes + fixed;
+  FS_CUDA(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(step_->smem)));
+  int per_sm = 0;
+  FS_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, cuda::kDecodeStepThreads, step_->smem));
+  if (per_sm < 1) {
+    step_->why_not = "the kernel does not fit an SM";
+    return;
+  }
+
+  std::vector<cuda::DecodeLayerPtrs> table(c.n_layers);
+  for (int l = 0; l < c.n_layers; ++l) {
+    const LayerWeights& L = s.w->layers[l];
+    cuda::DecodeLayerPtrs& t = table[l];
+    t.attn_norm = vec(L.attn_norm), t.mlp_norm = vec(L.mlp_norm), t.q_norm = vec(L.q_norm);
+    t.k_norm = vec(L.k_norm), t.q_bias = vec(L.q_bias), t.k_bias = vec(L.k_bias), t.v_bias = vec(L.v_bias);
+    t.o_bias = vec(L.o_bias);
+    t.q = bf16_ptr(L.q), t.k = bf16_ptr(L.k), t.v = bf16_ptr(L.v), t.o = bf16_ptr(L.o);
+    t.gate = bf16_ptr(L.gate), t.up = bf16_ptr(L.up), t.down = bf16_ptr(L.down);
+    t.kc = static_cast<uint16_t*>(s.kv[l].k), t.vc = static_cast<uint16_t*>(s.kv[l].v);
+  }
+  const size_t bytes = table.size() * sizeof(cuda::DecodeLayerPtrs);
+  FS_CUDA(cudaMalloc(&step_->layers, bytes));
+  FS_CUDA(cudaMemcpy(step_->layers, table.data(), bytes, cudaMemcpyHostToDevice));
+
+  cuda::DecodeStepParams& p = step_->params;
+  p.layers = step_->layers;
+  p.embed = bf16_ptr(s.w->embed);
+  p.lm_head = bf16_ptr(s.w->lm_head);
+  p.final_norm = vec(s.w->final_norm);
+  p.splits = {ws_->attn_o, ws_->attn_ml, ws_->attn_count,
+              std::max(1, std::min(cuda::kMaxSplits, sms_ / c.n_kv_heads))};
+  p.err = dev_err_;
+  p.barrier = ws_->step_barrier;
+  p.n_layers = c.n_layers, p.hidden = c.hidden_size, p.q_dim = c.q_dim(), p.kv_dim = c.kv_dim();
+  p.inter = c.intermediate_size, p.vocab = c.vocab_size, p.n_heads = c.n_heads, p.n_kv_heads = c.n_kv_heads;
+  p.head_dim = c.head_dim, p.capacity = s.kv[0].capacity;
+  p.eps = c.rms_norm_eps, p.scale = 1.f / std::sqrt(float(c.head_dim));
+  p.stages = stages, p.stage_bytes = stage_bytes, p.act_floats = int(act);
+  p.vec_bytes = int(vec_bytes);
+}
+
 CudaOptions cuda_options_from_env() {
   CudaOptions o;
-  const char* env = std::getenv("FS_CUDA_DISABLE");
-  if (!env) return o;
-  std::string list(env);
-  size_t i = 0;
-  while (i <= list.size()) {
-    const size_t j = std::min(list.find(',', i), list.size());
-    const std::string name = list.substr(i, j - i);
-    if (name == "pdl") o.pdl = false;
-    else if (!name.empty())
-      throw Error("FS_CUDA_DISABLE: unknown feature '" + name + "' (known: pdl)");
-    i = j + 1;
-  }
+  // Each variable is a comma-separated list of feature names; `set(name, on)` applies one.
+  auto parse = [](const char* var, const char* known, const std::function<bool(const std::string&)>& set) {
+    const char* env = std::getenv(var);
+    if (!env) return;
+    const std::string list(env);
+    for (size_t i = 0; i <= list.size();) {
+      const size_t j = std::min(list.find(',', i), list.size());
+      const std::string name = list.substr(i, j - i);
+      if (!name.empty() && !set(name))
+        throw Error(std::string(var) + ": unknown feature '" + name + "' (known: " + known + ")");
+      i = j + 1;
+    }
+  };
+  parse("FS_CUDA_DISABLE", "pdl", [&](const std::string& n) { return n == "pdl" ? (o.pdl = false, true) : false; });
+  parse("FS_CUDA_ENABLE", "persistent",
+        [&](const std::string& n) { return n == "persistent" ? (o.persistent = true, true) : false; });
   return o;
 }
 

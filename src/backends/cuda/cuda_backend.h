@@ -29,6 +29,7 @@ namespace cuda {
 struct Ctx;
 struct Workspace;
 struct MatmulOut;
+struct StepState;
 }  // namespace cuda
 
 struct CudaOptions {
@@ -37,11 +38,13 @@ struct CudaOptions {
   DType kv_dtype = DType::BF16;
   // Programmatic Dependent Launch between consecutive kernels (off only to measure what it buys).
   bool pdl = true;
+  // decode_step as one persistent kernel (decode_step.cu). Off by default: measured slower than the op-by-op
+  // decode (a recorded CUDA graph with PDL) on both target models; see docs/cuda-backend.md, section 7.
+  bool persistent = false;
 };
 
-// CudaOptions from the environment variable FS_CUDA_DISABLE, a comma-separated list of features to turn off for
-// an experiment; today only pdl (FS_CUDA_DISABLE=pdl fs bench --device cuda ...).
-// An unknown name is an error.
+// CudaOptions from the environment, for experiments without rebuilding: FS_CUDA_DISABLE=pdl turns a default
+// feature off, FS_CUDA_ENABLE=persistent turns an opt-in one on (comma-separated lists). An unknown name is an error.
 CudaOptions cuda_options_from_env();
 
 class CudaBackend final : public Backend {
@@ -70,6 +73,9 @@ class CudaBackend final : public Backend {
   void swiglu(const float* gate, const float* up, size_t count, float* out) override;
   void argmax(const float* x, int rows, int cols, int32_t* out) override;
   void run_recorded(std::string_view key, const std::function<void()>& step) override;
+  // One persistent kernel for the whole step where the model allows (bf16 weights and KV cache, head_dim 16–128,
+  // GQA groups up to 8); false otherwise.
+  bool decode_step(const DecodeStep& step) override;
 
   // ---- fused ops (see backend.h) ----
   // One GEMV launch for n <= 4 (rmsnorm applied on the fly, up to 3 matrices); else rmsnorm + matmuls.
@@ -87,6 +93,7 @@ class CudaBackend final : public Backend {
   CUstream_st* stream() const { return stream_; }
   int multiprocessors() const { return sms_; }
   void set_pdl(bool on) { opts_.pdl = on; }
+  long fused_steps() const { return fused_steps_; }  // decode steps run by the persistent kernel so far
   void synchronize();
 
  private:
@@ -98,6 +105,9 @@ class CudaBackend final : public Backend {
                     const Weight* const bias[], float* const out[]);
   void gemm_tc(const float* x, int n, const cuda::MatmulOut* outs, int count, bool accumulate);
   bool ensure_split_workspace(size_t part_floats, size_t tiles);  // false: would grow inside a recording
+  // Checks the model and builds the persistent kernel's layer table (key: step_key in cuda_backend.cu).
+  void prepare_step(const DecodeStep& s, std::vector<uintptr_t> key);
+  void print_step_trace(const unsigned long long* dev, int n_layers);
 
   CudaOptions opts_;
   std::string name_;
@@ -117,6 +127,9 @@ class CudaBackend final : public Backend {
   size_t split_counters_n_ = 0;
   std::vector<void*> uploads_;
   std::unordered_map<std::string, CUgraphExec_st*> graphs_;
+  std::unique_ptr<cuda::StepState> step_;
+  unsigned step_barrier_base_ = 0;  // the grid-barrier counter's value after the launches so far
+  long fused_steps_ = 0;
 };
 
 // make_cuda_backend() (declared in engine/backend.h) is make_cuda_backend(CudaOptions{}).

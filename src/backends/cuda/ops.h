@@ -26,6 +26,7 @@ struct Workspace {
   float* amax_val = nullptr;        // [kArgmaxSplitRows, kArgmaxMaxBlocks]
   int* amax_idx = nullptr;          // [kArgmaxSplitRows, kArgmaxMaxBlocks]
   unsigned* amax_count = nullptr;   // [kArgmaxSplitRows]
+  unsigned* step_barrier = nullptr; // [1] decode_step's grid-barrier counter
 };
 
 // embed.cu
@@ -89,6 +90,59 @@ void argmax(const Ctx& c, const Workspace& ws, const float* x, int rows, int col
 void qk_norm_rope_store(const Ctx& c, float* q, float* k, const float* v, const Weight* q_norm,
                         const Weight* k_norm, float eps, const int32_t* pos, int n, int n_heads, int n_kv_heads,
                         int head_dim, const float* inv_freq, const KvLayer& cache);
+
+
+// decode_step.cu (fused, persistent): the whole single-token forward pass as one kernel of one block per SM.
+constexpr int kMaxStages = 8;              // shared-memory ring stages, at most
+struct DecodeVec {                          // a norm weight or bias in any dtype; p null: absent
+  const void* p = nullptr;
+  DType t = DType::F32;
+};
+struct DecodeLayerPtrs {                    // one layer, as the kernel reads it (matrices bf16, cache bf16)
+  DecodeVec attn_norm, mlp_norm, q_norm, k_norm, q_bias, k_bias, v_bias, o_bias;
+  const uint16_t *q, *k, *v, *o, *gate, *up, *down;
+  uint16_t *kc, *vc;
+};
+// Flash-decoding partials (attention_splits.cuh): part_o [n][n_heads][max_splits][head_dim], part_ml [..][2].
+struct SplitWorkspace {
+  float* part_o;
+  float* part_ml;
+  unsigned* counter;  // [n][n_kv_heads]
+  int max_splits;
+};
+struct DecodeStepParams {
+  const DecodeLayerPtrs* layers;            // [n_layers], device memory
+  const uint16_t* embed;
+  const uint16_t* lm_head;
+  DecodeVec final_norm;
+  const int32_t* id;                        // [1] token id, device memory
+  const int32_t* pos;                       // [1] its position
+  const float* inv_freq;                    // [head_dim / 2]
+  float *x, *q, *k, *v, *att, *h, *logits;  // the forward pass's buffers
+  SplitWorkspace splits;
+  unsigned* err;
+  unsigned* barrier;                        // grid-barrier counter (never reset)
+  unsigned barrier_base;                    // its value when this launch starts
+  int n_layers, hidden, q_dim, kv_dim, inter, vocab, n_heads, n_kv_heads, head_dim, capacity;
+  float eps, scale;
+  int stages, stage_bytes, act_floats;
+  int vec_bytes;                            // one of the two norm-weight buffers in shared memory
+  unsigned long long* trace;                // null, or [2][kTraceStride] time stamps (FS_STEP_TRACE)
+};
+constexpr int kTraceStride = 4096;  // stamps per traced block: 14 per layer + 3
+constexpr int kDecodeMaxOwnRows = 64;  // rows of x one block owns, at most: hidden <= 64 · multiprocessors
+// Bytes of the layer table in shared memory (rounded up to 16: the norm-weight buffers follow it).
+__host__ __device__ inline size_t decode_step_table_bytes(int n_layers) {
+  return (size_t(n_layers) * sizeof(DecodeLayerPtrs) + 15) & ~size_t(15);
+}
+// Grid barriers one launch passes (the host adds barriers × blocks to barrier_base after each launch).
+unsigned decode_step_barriers(int n_layers);
+const void* decode_step_kernel_ptr();  // for cudaFuncSetAttribute / occupancy queries
+constexpr int kDecodeStepThreads = 256;
+constexpr int kDecodeStageBytes = 64 * 1024;  // measured: 16 KB stages gave 0.57–0.76×, 32 KB 0.83–0.96× the tok/s
+// Shared-memory floats the kernel needs beside the ring: the activation vector, which doubles as attention scratch.
+size_t decode_step_act_floats(int hidden, int q_dim, int inter, int group, int head_dim);
+void decode_step(const Ctx& c, const DecodeStepParams& p, size_t smem);
 
 
 // Once per process: raise the dynamic shared-memory limit of the kernels that need more than 48 KB.

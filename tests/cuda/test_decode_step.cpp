@@ -1,0 +1,113 @@
+// decode_step — the whole decode step as one persistent kernel (src/backends/cuda/decode_step.cu, opt-in:
+// CudaOptions::persistent, FS_CUDA_ENABLE=persistent) — against the op-by-op decode of the same backend, on random
+// bf16 weights of the real models' shapes: Qwen3-0.6B (QK-norm, head_dim 128, groups of 2), Llama-3.2-1B (head_dim 64, groups of 4, llama3 RoPE)
+// and Qwen2.5-0.5B (q/k/v biases, groups of 7: two passes of the attention's head loop). The op path is itself held
+// to the CPU oracle (test_fused, test_attention, test_cuda_model), and test_cuda_model also decodes the golden
+// models through the persistent kernel, against the CPU.
+//
+// Tolerance kStepTol 1e-3 (relative L2 of the logits), stated before measuring: both paths compute in f32 from the
+// same bf16 weights and differ only in the order of their sums (~1e-6 relative per op); but a K or V element that
+// lands next to a bf16 rounding boundary can round the other way in the cache (2⁻⁸ relative, in about one element
+// in a thousand), and layers carry that forward. 1e-3 leaves room for that and still fails any wrong row, head,
+// position or phase order, which shows up at order 1.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <random>
+
+#include "backends/cuda/cuda_backend.h"
+#include "engine/model.h"
+#include "test_util.h"
+#include "util/error.h"
+
+namespace fs {
+namespace {
+
+constexpr double kStepTol = 1e-3;
+
+std::vector<int32_t> random_ids(int n, int vocab, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int32_t> pick(0, vocab - 1);
+  std::vector<int32_t> ids(n);
+  for (auto& t : ids) t = pick(rng);
+  return ids;
+}
+
+class CudaDecodeStep : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CudaDecodeStep, MatchesOpByOpDecode) {
+  CudaOptions fused_opts, ops_opts;
+  fused_opts.persistent = true;
+  CudaBackend fused(fused_opts), ops(ops_opts);
+  ModelOptions mo;
+  mo.max_context = 1024;
+  auto mf = Model::synthetic(GetParam(), fused, mo);
+  auto mo_ = Model::synthetic(GetParam(), ops, mo);
+  const int vocab = mf->config().vocab_size;
+
+  // Contexts: 5 tokens (one attention split per kv head), 200 (a few splits and their merge), 900 (every split).
+  uint32_t seed = 11;
+  for (int prompt_len : {5, 200, 900}) {
+    SCOPED_TRACE("prompt of " + std::to_string(prompt_len) + " tokens");
+    const auto prompt = random_ids(prompt_len, vocab, seed++);
+    mf->reset();
+    mo_->reset();
+    mf->forward(prompt.data(), prompt_len);
+    mo_->forward(prompt.data(), prompt_len);
+    const long before = fused.fused_steps();
+    const auto steps = random_ids(4, vocab, seed++);
+    for (size_t i = 0; i < steps.size(); ++i) {
+      mf->forward(&steps[i], 1);
+      mo_->forward(&steps[i], 1);
+      const double e = test::rel_l2(mf->logits(), mo_->logits());
+      EXPECT_LT(e, kStepTol) << "step " << i;
+      if (i == 0) std::printf("  %s, context %d: persistent vs op-by-op %.2e\n", GetParam().c_str(), prompt_len, e);
+    }
+    EXPECT_EQ(fused.fused_steps() - before, long(steps.size())) << "the persistent kernel did not run";
+  }
+  EXPECT_EQ(ops.fused_steps(), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaDecodeStep, ::testing::Values("qwen3-0.6b", "llama-3.2-1b", "qwen2.5-0.5b"),
+                         [](const auto& info) {
+                           std::string n = info.param;
+                           for (char& c : n)
+                             if (c == '-' || c == '.') c = '_';
+                           return n;
+                         });
+
+TEST(CudaDecodeStepOptions, FromTheEnvironment) {
+  ::setenv("FS_CUDA_ENABLE", "persistent", 1);
+  ::setenv("FS_CUDA_DISABLE", "pdl", 1);
+  const CudaOptions o = cuda_options_from_env();
+  EXPECT_TRUE(o.persistent);
+  EXPECT_FALSE(o.pdl);
+  ::setenv("FS_CUDA_ENABLE", "persistent,warp-drive", 1);
+  try {
+    cuda_options_from_env();
+    ADD_FAILURE() << "an unknown feature was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("FS_CUDA_ENABLE: unknown feature 'warp-drive'"), std::string::npos) << e.what();
+  }
+  ::unsetenv("FS_CUDA_ENABLE");
+  ::unsetenv("FS_CUDA_DISABLE");
+  EXPECT_FALSE(cuda_options_from_env().persistent);
+}
+
+TEST(CudaDecodeStepFallback, F32CacheRunsTheOps) {
+  CudaOptions o;
+  o.persistent = true;
+  o.kv_dtype = DType::F32;  // the persistent kernel reads a bf16 cache only
+  CudaBackend gpu(o);
+  ModelOptions mo;
+  mo.max_context = 64;
+  auto m = Model::synthetic("qwen3-0.6b", gpu, mo);
+  const int32_t ids[2] = {1, 2};
+  m->forward(ids, 1);
+  m->forward(ids + 1, 1);
+  EXPECT_EQ(gpu.fused_steps(), 0);
+  EXPECT_EQ(m->logits().size(), size_t(m->config().vocab_size));
+}
+
+}  // namespace
+}  // namespace fs
