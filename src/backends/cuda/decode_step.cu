@@ -166,8 +166,9 @@ __device__ __forceinline__ bool next_chunk(const DecodeStepParams& p, const Plan
   return false;
 }
 
-// The ring of stages. Chunk number i of the list lives in stage i % stages; thread 0 issues its copy (one
-// cp.async.bulk per matrix, completing on the stage's mbarrier).
+// The ring of stages. Chunk number i of the list lives in stage i % stages; one lane issues its copy (one
+// cp.async.bulk per matrix, completing on the stage's mbarrier): thread 0 for the first `stages` chunks, then lane
+// 0 of the warp that finished with the stage (run_phase).
 struct Ring {
   uint8_t* stages;
   uint64_t* full;
