@@ -471,24 +471,18 @@ std::string step_unsupported(const DecodeStep& s, int sms) {
       if (!bf16(*m)) return "layer " + std::to_string(l) + " has a matrix that is not bf16";
     const KvLayer& kv = s.kv[l];
     if (kv.dtype != DType::BF16 || kv.capacity != s.kv[0].capacity || kv.kv_dim != c.kv_dim())
-      return "KV cache not bf16";
+      return "KV cache not bf16, or layers of different shapes";
   }
   const int hd = c.head_dim, group = c.n_heads / c.n_kv_heads;
   if (hd != 16 && hd != 32 && hd != 64 && hd != 128) return "head_dim " + std::to_string(hd);
   if (c.n_heads % c.n_kv_heads != 0 || group > 8) return "GQA group of " + std::to_string(group);
   if (c.hidden_size % 8 || c.q_dim() % 8 || c.intermediate_size % 8) return "a width not a multiple of 8";
-  // A lane keeps up to 8 float4 of activations in registers (decode_step.cu: kMaxQuads): 8192 columns.
-  if (c.hidden_size > 8192 || c.q_dim() > 8192 || c.intermediate_size > 8192) return "rows longer than 8192";
   if (c.hidden_size > cuda::kDecodeMaxOwnRows * sms) return "hidden_size above 64 rows per multiprocessor";
   if (c.n_heads > cuda::kMaxHeads || c.n_kv_heads > cuda::kMaxKvHeads || c.q_dim() > cuda::kMaxQDim ||
       c.n_kv_heads > sms)
     return "more heads than the workspace holds";
   return "";
 }
-
-}  // namespace
-
-namespace {
 
 // Everything the prepared state depends on. Compared on every step (a few hundred words), so that a model freed and
 // another loaded at the same addresses can never run on a stale layer table.
@@ -590,7 +584,7 @@ void CudaBackend::prepare_step(const DecodeStep& s, std::vector<uintptr_t> key) 
   const int stage_bytes = cuda::kDecodeStageBytes;
   const int stages = int(std::min<long>(cuda::kMaxStages, room / stage_bytes));
   const long longest = std::max({long(c.hidden_size) * 4, long(c.q_dim()) * 2, long(c.intermediate_size) * 2});
-  if (!coop || stages < 2 || longest > stage_bytes) {
+  if (!coop || stages < 2 || longest > stage_bytes) {  // a row (gate/up: a pair) must fit one stage
     step_->why_not = "not enough shared memory for the ring";
     return;
   }
@@ -637,7 +631,7 @@ void CudaBackend::prepare_step(const DecodeStep& s, std::vector<uintptr_t> key) 
 
 CudaOptions cuda_options_from_env() {
   CudaOptions o;
-  // Each variable is a comma-separated list of feature names; `set(name, on)` applies one.
+  // Each variable is a comma-separated list of feature names; `set(name)` applies one (false: unknown).
   auto parse = [](const char* var, const char* known, const std::function<bool(const std::string&)>& set) {
     const char* env = std::getenv(var);
     if (!env) return;

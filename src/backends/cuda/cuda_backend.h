@@ -74,7 +74,7 @@ class CudaBackend final : public Backend {
   void argmax(const float* x, int rows, int cols, int32_t* out) override;
   void run_recorded(std::string_view key, const std::function<void()>& step) override;
   // One persistent kernel for the whole step where the model allows (bf16 weights and KV cache, head_dim 16–128,
-  // GQA groups up to 8); false otherwise.
+  // GQA groups up to 8, a row of any matrix within one 64 KB ring stage); false otherwise.
   bool decode_step(const DecodeStep& step) override;
 
   // ---- fused ops (see backend.h) ----
