@@ -542,7 +542,8 @@ __global__ void __launch_bounds__(kThreads, 1) decode_step_kernel(const __grid_c
   vec_buf[1] = vec_buf[0] + p.vec_bytes;
   Ring ring{smem, full, p.stages, p.stage_bytes};
 
-  // The layer table into shared memory (every chunk and epilogue looks pointers up in it).
+  // The layer table into shared memory (every chunk and epilogue looks pointers up in it), 8 bytes at a time.
+  static_assert(sizeof(DecodeLayerPtrs) % 8 == 0, "the table is copied in 8-byte words");
   for (int i = threadIdx.x; i < p.n_layers * int(sizeof(DecodeLayerPtrs) / 8); i += kThreads)
     reinterpret_cast<uint64_t*>(layers)[i] = reinterpret_cast<const uint64_t*>(p.layers)[i];
   for (int i = threadIdx.x; i < p.head_dim / 2; i += kThreads) inv_freq[i] = p.inv_freq[i];
@@ -586,7 +587,6 @@ __global__ void __launch_bounds__(kThreads, 1) decode_step_kernel(const __grid_c
 
   Cursor cur;
   int used = 0;  // chunks consumed
-  // Consumes this block's chunks of (layer, phase): dot products from the stage, then each row's epilogue.
   // Consumes this block's chunks of (layer, phase). Every warp computes its share of each chunk's dot products and
   // signals the stage's `empty` barrier; warp (chunk number % 8) then refills the stage and runs the chunk's
   // epilogue while the other warps already work on the next chunks — no block-wide barrier per chunk.
