@@ -1,7 +1,8 @@
 // decode_step — the whole decode step as one persistent kernel (src/backends/cuda/decode_step.cu, opt-in:
 // CudaOptions::persistent, FS_CUDA_ENABLE=persistent) — against the op-by-op decode of the same backend, on random
-// bf16 weights of the real models' shapes: Qwen3-0.6B (QK-norm, head_dim 128, groups of 2), Llama-3.2-1B (head_dim 64, groups of 4, llama3 RoPE)
-// and Qwen2.5-0.5B (q/k/v biases, groups of 7: two passes of the attention's head loop). The op path is itself held
+// bf16 weights of the real models' shapes: Qwen3-0.6B (QK-norm, head_dim 128, groups of 2), Llama-3.2-1B
+// (head_dim 64, groups of 4, llama3 RoPE) and Qwen2.5-0.5B (q/k/v biases, groups of 7: two passes of the
+// attention's head loop). The op path is itself held
 // to the CPU oracle (test_fused, test_attention, test_cuda_model), and test_cuda_model also decodes the golden
 // models through the persistent kernel, against the CPU.
 //
@@ -42,7 +43,7 @@ TEST_P(CudaDecodeStep, MatchesOpByOpDecode) {
   ModelOptions mo;
   mo.max_context = 1024;
   auto mf = Model::synthetic(GetParam(), fused, mo);
-  auto mo_ = Model::synthetic(GetParam(), ops, mo);
+  auto m_ops = Model::synthetic(GetParam(), ops, mo);
   const int vocab = mf->config().vocab_size;
 
   // Contexts: 5 tokens (one attention split per kv head), 200 (a few splits and their merge), 900 (every split).
@@ -51,15 +52,15 @@ TEST_P(CudaDecodeStep, MatchesOpByOpDecode) {
     SCOPED_TRACE("prompt of " + std::to_string(prompt_len) + " tokens");
     const auto prompt = random_ids(prompt_len, vocab, seed++);
     mf->reset();
-    mo_->reset();
+    m_ops->reset();
     mf->forward(prompt.data(), prompt_len);
-    mo_->forward(prompt.data(), prompt_len);
+    m_ops->forward(prompt.data(), prompt_len);
     const long before = fused.fused_steps();
     const auto steps = random_ids(4, vocab, seed++);
     for (size_t i = 0; i < steps.size(); ++i) {
       mf->forward(&steps[i], 1);
-      mo_->forward(&steps[i], 1);
-      const double e = test::rel_l2(mf->logits(), mo_->logits());
+      m_ops->forward(&steps[i], 1);
+      const double e = test::rel_l2(mf->logits(), m_ops->logits());
       EXPECT_LT(e, kStepTol) << "step " << i;
       if (i == 0) std::printf("  %s, context %d: persistent vs op-by-op %.2e\n", GetParam().c_str(), prompt_len, e);
     }
