@@ -59,7 +59,6 @@ __global__ void __launch_bounds__(kThreads) argmax_rows(const float* x, int cols
 
 __global__ void __launch_bounds__(kThreads) argmax_split(const float* x, int cols, int32_t* out, float* pv, int* pi,
                                                          unsigned* counter) {
-  __shared__ bool is_last;
   grid_dep_launch();
   grid_dep_wait();
   const int r = blockIdx.y, nb = gridDim.x;
@@ -69,14 +68,8 @@ __global__ void __launch_bounds__(kThreads) argmax_split(const float* x, int col
   if (threadIdx.x == 0) {
     pv[r * kArgmaxMaxBlocks + blockIdx.x] = b.v;
     pi[r * kArgmaxMaxBlocks + blockIdx.x] = b.i;
-    __threadfence();
-    const unsigned done = atomicAdd(counter + r, 1u);
-    is_last = done == unsigned(nb - 1);
-    if (is_last) counter[r] = 0;
   }
-  __syncthreads();
-  if (!is_last) return;
-  __threadfence();
+  if (!last_block_to_arrive(counter + r, unsigned(nb))) return;
   Best t{-INFINITY, INT_MAX};
   for (int k = threadIdx.x; k < nb; k += kThreads)
     t = better(t, Best{__ldcg(pv + r * kArgmaxMaxBlocks + k), __ldcg(pi + r * kArgmaxMaxBlocks + k)});

@@ -208,46 +208,14 @@ __global__ void __launch_bounds__(kWarps * 32, GMAX <= 2 ? 3 : 1) attn_decode_ke
   }
 
   // Sum the sub-rows' shares, then merge the 4 warps of this block in shared memory.
-#pragma unroll
-  for (int g = 0; g < GMAX; ++g) {
-    if (g >= G) break;
-#pragma unroll
-    for (int off = 16; off >= LPR; off >>= 1) {
-      l[g] += __shfl_xor_sync(0xffffffffu, l[g], off);
-#pragma unroll
-      for (int e = 0; e < DPL; ++e) o[g][e] += __shfl_xor_sync(0xffffffffu, o[g][e], off);
-    }
-    if (lane == 0) sm_m[warp][g] = m[g], sm_l[warp][g] = l[g];
-    if (sub == 0) {
-#pragma unroll
-      for (int e = 0; e < DPL; ++e) sm_o[warp][g][d0 + e] = o[g][e];
-    }
-  }
+  publish_warp_state<GMAX, DPL>(m, l, o, G, LPR, d0, &sm_m[0][0], &sm_l[0][0], &sm_o[0][0][0], GMAX, LPR * DPL);
   __syncthreads();
 
-  for (int t = threadIdx.x; t < G * hd; t += blockDim.x) {
-    const int g = t / hd, d = t % hd;
-    float M = -INFINITY;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) M = fmaxf(M, sm_m[w][g]);
-    float Ls = 0.f, O = 0.f;
-#pragma unroll
-    for (int w = 0; w < kWarps; ++w) {
-      const float f = sm_m[w][g] == -INFINITY ? 0.f : expf(sm_m[w][g] - M);  // a warp may have had no rows
-      Ls += sm_l[w][g] * f;
-      O += sm_o[w][g][d] * f;
-    }
-    const int h = kvh * G + g;
-    if (S == 1) {  // a single split: this block has the whole answer
-      p.out[size_t(i) * p.n_heads * hd + size_t(h) * hd + d] = O / Ls;
-    } else {
-      const size_t slot = split_slot(p.splits, p.n_heads, i, h, s);
-      p.splits.part_o[slot * hd + d] = O;
-      if (d == 0) p.splits.part_ml[slot * 2] = M, p.splits.part_ml[slot * 2 + 1] = Ls;
-    }
-  }
-  if (S == 1) return;
-  combine_splits_if_last(p.splits, p.n_heads, p.n_kv_heads, i, kvh, G, hd, S, p.out + size_t(i) * p.n_heads * hd);
+  float* out = p.out + size_t(i) * p.n_heads * hd;
+  store_split_result<kWarps>(p.splits, &sm_m[0][0], &sm_l[0][0], &sm_o[0][0][0], GMAX, LPR * DPL, G, hd, p.n_heads,
+                             i, kvh * G, s, S == 1, out);
+  if (S == 1) return;  // a single split: this block had the whole answer
+  combine_splits_if_last(p.splits, p.n_heads, p.n_kv_heads, i, kvh, G, hd, S, out);
 }
 
 // (dims per lane, lanes per row) for a head_dim and cache dtype: 16-byte loads where the head is wide enough.

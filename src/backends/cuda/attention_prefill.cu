@@ -54,7 +54,6 @@ size_t prefill_smem(int head_dim) {
   return sizeof(float) * (size_t(kBQ) * qs + size_t(kKeys) * ks + size_t(kKeys) * head_dim + kWarps * kQW * kKeys);
 }
 
-
 template <typename T, int DPL>  // DPL = ⌈head_dim / 32⌉ output dims per lane
 __global__ void __launch_bounds__(kWarps * 32) attn_prefill_kernel(const __grid_constant__ PrefillParams p) {
   extern __shared__ __align__(16) float sm[];

@@ -29,6 +29,62 @@ __device__ __forceinline__ size_t split_slot(const SplitWorkspace& w, int n_head
   return (size_t(i) * n_heads + h) * w.max_splits + s;
 }
 
+// A warp's online-softmax state for its G query heads into shared memory, for store_split_result. Each lane holds
+// DPL output dims (from d0) of one sub-row; the lpr lanes of a row are a sub-row group of 32 / lpr. m is the same in
+// every lane; l and o are summed over the sub-rows first.
+template <int GMAX, int DPL>
+__device__ __forceinline__ void publish_warp_state(const float (&m)[GMAX], float (&l)[GMAX], float (&o)[GMAX][DPL],
+                                                   int G, int lpr, int d0, float* sm_m, float* sm_l, float* sm_o,
+                                                   int gstride, int ostride) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+  for (int g = 0; g < GMAX; ++g) {
+    if (g >= G) break;
+    for (int off = 16; off >= lpr; off >>= 1) {
+      l[g] += __shfl_xor_sync(0xffffffffu, l[g], off);
+#pragma unroll
+      for (int e = 0; e < DPL; ++e) o[g][e] += __shfl_xor_sync(0xffffffffu, o[g][e], off);
+    }
+    if (lane == 0) sm_m[warp * gstride + g] = m[g], sm_l[warp * gstride + g] = l[g];
+    if (lane < lpr) {
+#pragma unroll
+      for (int e = 0; e < DPL; ++e) sm_o[(warp * gstride + g) * ostride + d0 + e] = o[g][e];
+    }
+  }
+}
+
+// The end of one split's block: merges its warps' online-softmax states (running max m, sum l, output o) for the gn
+// query heads h0 .. h0 + gn - 1 of token i, and stores the split's result — the output itself when the context
+// has a single split, else the split's slot (m, l and the unnormalised o) for combine_splits_if_last.
+//   sm_m, sm_l [warps][gstride]; sm_o [warps][gstride][ostride] (shared memory, ostride >= hd); out: token i's row.
+template <int kWarps>
+__device__ __forceinline__ void store_split_result(const SplitWorkspace& w, const float* sm_m, const float* sm_l,
+                                                   const float* sm_o, int gstride, int ostride, int gn, int hd,
+                                                   int n_heads, int i, int h0, int s, bool single, float* out) {
+  for (int t = threadIdx.x; t < gn * hd; t += blockDim.x) {
+    const int g = t / hd, d = t % hd;
+    float M = -INFINITY;
+#pragma unroll
+    for (int k = 0; k < kWarps; ++k) M = fmaxf(M, sm_m[k * gstride + g]);
+    float Ls = 0.f, O = 0.f;
+#pragma unroll
+    for (int k = 0; k < kWarps; ++k) {
+      const float m = sm_m[k * gstride + g];
+      const float f = m == -INFINITY ? 0.f : expf(m - M);  // a warp may have had no rows
+      Ls += sm_l[k * gstride + g] * f;
+      O += sm_o[(k * gstride + g) * ostride + d] * f;
+    }
+    const int h = h0 + g;
+    if (single) {
+      out[size_t(h) * hd + d] = O / Ls;
+    } else {
+      const size_t slot = split_slot(w, n_heads, i, h, s);
+      w.part_o[slot * hd + d] = O;
+      if (d == 0) w.part_ml[slot * 2] = M, w.part_ml[slot * 2 + 1] = Ls;
+    }
+  }
+}
+
 // Called by every thread of a block after it stored its partials; out is token i's row [n_heads · head_dim].
 // The merge runs in three parallel passes, because a loop over the splits that loads as it goes waits one L2 round
 // trip per split (at 32–48 splits that alone was most of a long-context attention step):
@@ -38,20 +94,9 @@ __device__ __forceinline__ size_t split_slot(const SplitWorkspace& w, int n_head
 constexpr int kCombineMaxGroup = 8;
 __device__ inline void combine_splits_if_last(const SplitWorkspace& w, int n_heads, int n_kv_heads, int i, int kvh,
                                               int G, int hd, int S, float* out) {
-  __shared__ bool is_last;
   __shared__ float sm_m[kCombineMaxGroup][kMaxSplits], sm_l[kCombineMaxGroup][kMaxSplits];
   __shared__ float sm_den[kCombineMaxGroup];
-  __threadfence();  // this block's partials are visible device-wide before it is counted
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    unsigned* ctr = w.counter + size_t(i) * n_kv_heads + kvh;
-    const unsigned done = atomicAdd(ctr, 1u);
-    is_last = done == unsigned(S - 1);
-    if (is_last) *ctr = 0;  // ready for the next launch (which is ordered after this grid)
-  }
-  __syncthreads();
-  if (!is_last) return;
-  __threadfence();
+  if (!last_block_to_arrive(w.counter + size_t(i) * n_kv_heads + kvh, unsigned(S))) return;
   for (int t = threadIdx.x; t < G * S; t += blockDim.x) {
     const int g = t / S, x = t % S;
     const size_t slot = split_slot(w, n_heads, i, kvh * G + g, x);

@@ -178,6 +178,22 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 template <int N>
 __device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(N)); }
 
+// "The last block to arrive" (split-K GEMM, split attention, split argmax): every thread of a block calls this
+// after storing its partial results. It returns true, in every thread, in the block that is the `expected`-th to
+// arrive on *counter — which that block resets to zero for the next launch (ordered after this grid) — and that
+// block then sees every other block's partials (read them with __ldcg: L1 is not coherent across SMs).
+__device__ __forceinline__ bool last_block_to_arrive(unsigned* counter, unsigned expected) {
+  __shared__ bool last;
+  __threadfence();  // this thread's partials are visible device-wide before its block is counted
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    last = atomicAdd(counter, 1u) == expected - 1u;
+    if (last) *counter = 0;
+  }
+  __syncthreads();
+  if (last) __threadfence();
+  return last;
+}
 
 // Tensor-core primitives (the prefill GEMM and attention). ldmatrix.x4: four 8 × 8 b16 matrices from shared memory,
 // lane l giving the row address of matrix l / 8, into r[0..3]; .trans transposes each. mma m16n8k16: c += a · b,

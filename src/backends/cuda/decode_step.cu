@@ -444,40 +444,10 @@ __device__ void attend(const DecodeStepParams& p, const DecodeLayerPtrs& L, cons
   }
 
   // Merge the sub-rows, then the warps; write the result (one split) or the split's partial (merged later).
-#pragma unroll
-  for (int g = 0; g < kGmax; ++g) {
-    if (g >= gn) break;
-    for (int off = 16; off >= lpr; off >>= 1) {
-      l[g] += __shfl_xor_sync(0xffffffffu, l[g], off);
-#pragma unroll
-      for (int e = 0; e < 8; ++e) o[g][e] += __shfl_xor_sync(0xffffffffu, o[g][e], off);
-    }
-    if (lane == 0) sc.sm_m[warp * 4 + g] = m[g], sc.sm_l[warp * 4 + g] = l[g];
-    if (sub == 0) {
-#pragma unroll
-      for (int e = 0; e < 8; ++e) sc.sm_o[(warp * 4 + g) * hd + d0 + e] = o[g][e];
-    }
-  }
+  publish_warp_state<kGmax, 8>(m, l, o, gn, lpr, d0, sc.sm_m, sc.sm_l, sc.sm_o, 4, hd);
   __syncthreads();
-  for (int t = threadIdx.x; t < gn * hd; t += kThreads) {
-    const int g = t / hd, d = t % hd;
-    float M = -INFINITY;
-    for (int w = 0; w < kWarps; ++w) M = fmaxf(M, sc.sm_m[w * 4 + g]);
-    float Ls = 0.f, O = 0.f;
-    for (int w = 0; w < kWarps; ++w) {
-      const float f = sc.sm_m[w * 4 + g] == -INFINITY ? 0.f : expf(sc.sm_m[w * 4 + g] - M);  // a warp may have had no rows
-      Ls += sc.sm_l[w * 4 + g] * f;
-      O += sc.sm_o[(w * 4 + g) * hd + d] * f;
-    }
-    const int h = kvh * G + g0 + g;
-    if (single) {
-      p.att[size_t(h) * hd + d] = O / Ls;
-    } else {
-      const size_t slot = split_slot(p.splits, p.n_heads, 0, h, s);
-      p.splits.part_o[slot * hd + d] = O;
-      if (d == 0) p.splits.part_ml[slot * 2] = M, p.splits.part_ml[slot * 2 + 1] = Ls;
-    }
-  }
+  store_split_result<kWarps>(p.splits, sc.sm_m, sc.sm_l, sc.sm_o, 4, hd, gn, hd, p.n_heads, 0, kvh * G + g0, s,
+                             single, p.att);
   __syncthreads();  // the scratch is reused by the next pass
 }
 

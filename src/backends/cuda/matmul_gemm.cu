@@ -37,7 +37,6 @@ constexpr int BK = 64;
 constexpr int LDS = BK + 8;  // padded shared-memory row (elements)
 constexpr int STAGES = 3;
 
-
 __global__ void to_bf16_kernel(const float* x, size_t count, uint16_t* out) {
   grid_dep_launch();
   grid_dep_wait();
@@ -166,7 +165,6 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
   // order whichever block is last, so results are deterministic — and writes the tile below.
   if (sk.splits > 1) {
     constexpr int FRAG = MI * NI * 4;
-    __shared__ bool last;
     const size_t tile = size_t(blockIdx.y) * gridDim.x + blockIdx.x;
     float* base = sk.part + tile * sk.splits * FRAG * THREADS;
 #pragma unroll
@@ -176,15 +174,7 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
 #pragma unroll
         for (int e = 0; e < 4; ++e)
           base[(size_t(blockIdx.z) * FRAG + (mi * NI + ni) * 4 + e) * THREADS + tid] = acc[mi][ni][e];
-    __threadfence();
-    __syncthreads();
-    if (tid == 0) {
-      last = atomicAdd(sk.counters + tile, 1u) == unsigned(sk.splits - 1);
-      if (last) sk.counters[tile] = 0;  // ready for the next launch
-    }
-    __syncthreads();
-    if (!last) return;
-    __threadfence();
+    if (!last_block_to_arrive(sk.counters + tile, unsigned(sk.splits))) return;
     // Split by split, all FRAG loads of a split at once: a loop over splits inside each element would chain
     // FRAG · splits dependent L2 round trips (measured: ~30 µs per launch).
     zero_acc();
@@ -219,7 +209,6 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
         }
       }
 }
-
 
 // The f32 fallback: 64×64 output tile per 256-thread block, 4×4 outputs per thread, K in steps of 16.
 template <typename WT>

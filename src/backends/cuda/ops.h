@@ -53,7 +53,7 @@ bool gemm_tc_ok(const Weight& w);
 // tile, whose partial tiles are then added in a fixed order (deterministic). splits > 1 needs part_floats floats
 // and `tiles` zeroed counters of workspace.
 constexpr int kMaxSplitK = 4;
-constexpr int kMinSplitSteps = 8;  // k steps of 32 per split, at least
+constexpr int kMinSplitSteps = 8;  // k steps (of 64) per split, at least
 struct GemmPlan {
   bool big_tiles = false;  // 128 × 128 (else 64 × 64)
   int splits = 1;
@@ -90,7 +90,6 @@ void argmax(const Ctx& c, const Workspace& ws, const float* x, int rows, int col
 void qk_norm_rope_store(const Ctx& c, float* q, float* k, const float* v, const Weight* q_norm,
                         const Weight* k_norm, float eps, const int32_t* pos, int n, int n_heads, int n_kv_heads,
                         int head_dim, const float* inv_freq, const KvLayer& cache);
-
 
 // decode_step.cu (fused, persistent): the whole single-token forward pass as one kernel of one block per SM.
 constexpr int kMaxStages = 8;              // shared-memory ring stages, at most
@@ -143,7 +142,6 @@ constexpr int kDecodeStageBytes = 64 * 1024;  // measured: 16 KB stages gave 0.5
 // Shared-memory floats the kernel needs beside the ring: the activation vector, which doubles as attention scratch.
 size_t decode_step_act_floats(int hidden, int q_dim, int inter, int group, int head_dim);
 void decode_step(const Ctx& c, const DecodeStepParams& p, size_t smem);
-
 
 // Once per process: raise the dynamic shared-memory limit of the kernels that need more than 48 KB.
 void init_gemm_attributes();
