@@ -193,18 +193,22 @@ void bench_gemv(Bench& b, double copy_gbs) {
     }
 }
 
-void bench_gemm(Bench& b) {
+// be_mma: the same GEMMs with wgmma off (mma.sync), for the kernel-against-kernel column.
+void bench_gemm(Bench& b, CudaBackend& be_mma) {
   const int n = 512;
   std::printf("\n## GEMM, n = %d (bf16 weights, x rounded to bf16, tensor cores): TFLOP/s (incl. the x→bf16 pass)\n", n);
-  std::printf("%-14s %-8s %8s %8s | %9s %8s\n", "model", "matrix", "rows", "cols", "us", "TFLOP/s");
+  std::printf("%-14s %-8s %8s %8s | %9s %8s | %9s %8s (wgmma %s)\n", "model", "matrix", "rows", "cols", "us",
+              "TFLOP/s", "mma us", "TFLOP/s", b.be().wgmma() ? "on" : "unavailable");
   for (const ModelShape* m : {&kQwen3, &kLlama32})
     for (const Mat& mat : matrices(*m)) {
       const Weight w = b.weight(mat.rows, mat.cols);
       float* x = b.floats(size_t(n) * mat.cols);
       float* y = static_cast<float*>(b.alloc(size_t(n) * mat.rows * 4));
       const double ms = b.time_ms([&] { b.be().matmul(x, n, w, nullptr, y, false); });
-      const double tf = 2.0 * n * double(mat.rows) * mat.cols / (ms * 1e-3) / 1e12;
-      std::printf("%-14s %-8s %8d %8d | %9.1f %8.1f\n", m->name, mat.name, mat.rows, mat.cols, ms * 1e3, tf);
+      const double ms_mma = b.time_ms([&] { be_mma.matmul(x, n, w, nullptr, y, false); }, be_mma.stream());
+      const double flops = 2.0 * n * double(mat.rows) * mat.cols;
+      std::printf("%-14s %-8s %8d %8d | %9.1f %8.1f | %9.1f %8.1f\n", m->name, mat.name, mat.rows, mat.cols,
+                  ms * 1e3, flops / (ms * 1e-3) / 1e12, ms_mma * 1e3, flops / (ms_mma * 1e-3) / 1e12);
       b.free_all();
     }
 }
@@ -459,6 +463,9 @@ int main(int argc, char** argv) {
   try {
     CudaBackend be(CudaOptions{DType::BF16, true});
     CudaBackend be_f32(CudaOptions{DType::F32, true});
+    CudaOptions mma;
+    mma.wgmma = false;
+    CudaBackend be_mma(mma);
     Bench b(be);
     std::printf("# fs_cuda_bench on %s, %d SMs\n", be.name().c_str(), be.multiprocessors());
     std::vector<double> copies;
@@ -471,7 +478,7 @@ int main(int argc, char** argv) {
     bench_gemv(b, copy_gbs);
     bench_decode(b, be_f32, copy_gbs);
     bench_attention(b, be_f32, copy_gbs);
-    bench_gemm(b);
+    bench_gemm(b, be_mma);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fs_cuda_bench: %s\n", e.what());
     return 1;

@@ -79,10 +79,11 @@ INSTANTIATE_TEST_SUITE_P(Shapes, CudaDecodeStep, ::testing::Values("qwen3-0.6b",
 
 TEST(CudaDecodeStepOptions, FromTheEnvironment) {
   ::setenv("FS_CUDA_ENABLE", "persistent", 1);
-  ::setenv("FS_CUDA_DISABLE", "pdl", 1);
+  ::setenv("FS_CUDA_DISABLE", "pdl,wgmma", 1);
   const CudaOptions o = cuda_options_from_env();
   EXPECT_TRUE(o.persistent);
   EXPECT_FALSE(o.pdl);
+  EXPECT_FALSE(o.wgmma);
   ::setenv("FS_CUDA_ENABLE", "persistent,warp-drive", 1);
   try {
     cuda_options_from_env();
@@ -93,6 +94,7 @@ TEST(CudaDecodeStepOptions, FromTheEnvironment) {
   ::unsetenv("FS_CUDA_ENABLE");
   ::unsetenv("FS_CUDA_DISABLE");
   EXPECT_FALSE(cuda_options_from_env().persistent);
+  EXPECT_TRUE(cuda_options_from_env().wgmma);
 }
 
 TEST(CudaDecodeStepFallback, F32CacheRunsTheOps) {

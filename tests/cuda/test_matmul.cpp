@@ -4,7 +4,12 @@
 //   n > 4, otherwise  f32 SIMT GEMM (f16/f32 weights, K % 8 != 0)     kF32Tol
 // with and without bias and accumulate, odd shapes, and the prefill sizes 77 and 512. Shapes with few output tiles
 // and a long K (1024 × 3072 at n = 512, any 1024-row matrix at n = 5) take the split-K GEMM, which must also give
-// bitwise the same result every run.
+// bitwise the same result every run. On Hopper the 128 × 128 tensor-core tiles run on wgmma
+// (matmul_gemm_wgmma.cu); every tensor-core case also runs on a backend with wgmma off (the mma.sync kernel).
+#include <cuda_runtime.h>
+
+#include <algorithm>
+
 #include "cuda_test_util.h"
 
 namespace fs::test {
@@ -12,21 +17,41 @@ namespace {
 
 class CudaMatmul : public CudaVsCpu {
  protected:
-  // Runs one case and returns the relative L2 error against the CPU.
+  static void SetUpTestSuite() {
+    CudaVsCpu::SetUpTestSuite();
+    CudaOptions o;
+    o.wgmma = false;
+    gpu_mma_ = new CudaBackend(o);
+  }
+  static void TearDownTestSuite() {
+    delete gpu_mma_;
+    CudaVsCpu::TearDownTestSuite();
+  }
+  static inline CudaBackend* gpu_mma_ = nullptr;  // the tensor-core GEMM on mma.sync only
+
+  // Runs one case on the default GPU backend and, for tensor-core cases, on gpu_mma_ too; returns the larger
+  // relative L2 error against the CPU.
   double run(int n, int rows, int cols, DType dt, bool bias, bool accumulate, bool bf16_exact_x, uint32_t seed) {
+    double err = run_on(*gpu_, n, rows, cols, dt, bias, accumulate, bf16_exact_x, seed);
+    if (tensor_cores(n, cols, dt))
+      err = std::max(err, run_on(*gpu_mma_, n, rows, cols, dt, bias, accumulate, bf16_exact_x, seed));
+    return err;
+  }
+  double run_on(CudaBackend& gpu, int n, int rows, int cols, DType dt, bool bias, bool accumulate,
+                bool bf16_exact_x, uint32_t seed) {
     HostWeight w = make_weight(rows, cols, dt, seed);
     HostWeight b = make_weight(1, rows, DType::BF16, seed + 1, 0.5f);
     auto x = random_floats(size_t(n) * cols, seed + 2, 1.f);
     if (bf16_exact_x) x = rounded_bf16(x);
     const auto init = random_floats(size_t(n) * rows, seed + 3, 1.f);
-    Mem mc(*cpu_), mg(*gpu_);
-    const Weight wc = cpu_->upload(w.w), wg = gpu_->upload(w.w);
-    const Weight bc = cpu_->upload(b.w), bg = gpu_->upload(b.w);
+    Mem mc(*cpu_), mg(gpu);
+    const Weight wc = cpu_->upload(w.w), wg = gpu.upload(w.w);
+    const Weight bc = cpu_->upload(b.w), bg = gpu.upload(b.w);
     float* oc = mc.put(init);
     float* og = mg.put(init);
     if (!accumulate) mg.poison(og, init.size());
     cpu_->matmul(mc.put(x), n, wc, bias ? &bc : nullptr, oc, accumulate);
-    gpu_->matmul(mg.put(x), n, wg, bias ? &bg : nullptr, og, accumulate);
+    gpu.matmul(mg.put(x), n, wg, bias ? &bg : nullptr, og, accumulate);
     return rel_l2(mg.get(og, init.size()), mc.get(oc, init.size()));
   }
   static bool tensor_cores(int n, int cols, DType dt) { return n > 4 && dt == DType::BF16 && cols % 8 == 0; }
@@ -76,19 +101,29 @@ TEST_F(CudaMatmul, PrefillSizesWithRawActivations) {
 TEST_F(CudaMatmul, SplitKGemmIsDeterministic) {
   HostWeight w = make_weight(1024, 3072, DType::BF16, 5000);  // 4 × 8 output tiles of 128: K split in 4
   const auto x = random_floats(size_t(512) * 3072, 5001, 1.f);
-  Mem mg(*gpu_);
-  const Weight wg = gpu_->upload(w.w);
-  const float* xg = mg.put(x);
-  std::vector<float> first;
-  for (int run = 0; run < 3; ++run) {
-    float* og = mg.alloc<float>(size_t(512) * 1024);
-    mg.poison(og, size_t(512) * 1024);
-    gpu_->matmul(xg, 512, wg, nullptr, og, false);
-    const auto out = mg.get(og, size_t(512) * 1024);
-    ASSERT_TRUE(all_finite(out));
-    if (run == 0) first = out;
-    else EXPECT_EQ(std::memcmp(out.data(), first.data(), out.size() * sizeof(float)), 0) << "run " << run;
+  for (CudaBackend* gpu : {gpu_, gpu_mma_}) {
+    Mem mg(*gpu);
+    const Weight wg = gpu->upload(w.w);
+    const float* xg = mg.put(x);
+    std::vector<float> first;
+    for (int run = 0; run < 3; ++run) {
+      float* og = mg.alloc<float>(size_t(512) * 1024);
+      mg.poison(og, size_t(512) * 1024);
+      gpu->matmul(xg, 512, wg, nullptr, og, false);
+      const auto out = mg.get(og, size_t(512) * 1024);
+      ASSERT_TRUE(all_finite(out));
+      if (run == 0) first = out;
+      else EXPECT_EQ(std::memcmp(out.data(), first.data(), out.size() * sizeof(float)), 0) << "run " << run;
+    }
   }
+}
+
+TEST_F(CudaMatmul, WgmmaOnHopper) {
+  // The wgmma kernel is what runs on the target card (sm_90), and it can be switched off.
+  cudaDeviceProp prop;
+  ASSERT_EQ(cudaGetDeviceProperties(&prop, 0), cudaSuccess);
+  EXPECT_EQ(gpu_->wgmma(), prop.major == 9 && prop.minor == 0) << prop.name;
+  EXPECT_FALSE(gpu_mma_->wgmma());
 }
 
 TEST_F(CudaMatmul, LmHeadShapeDecode) {

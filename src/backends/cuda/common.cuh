@@ -41,6 +41,7 @@ enum ErrorBits : unsigned { kErrTokenId = 1u, kErrPosition = 2u };
 struct Ctx {
   cudaStream_t stream = nullptr;
   bool pdl = true;          // launch with Programmatic Dependent Launch
+  bool wgmma = false;       // prefill GEMM tiles of 128 × 128 on wgmma (Hopper) instead of mma.sync
   int sms = 132;            // multiprocessors
   unsigned* err = nullptr;  // device error word (ErrorBits)
 };

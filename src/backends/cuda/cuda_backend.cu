@@ -102,6 +102,7 @@ CudaBackend::CudaBackend(const CudaOptions& opts) : opts_(opts), ws_(std::make_u
   require(prop.major >= 9, std::string("needs a GPU of compute capability 9.0 or newer (Hopper); device 0, ") +
                                prop.name + ", is " + std::to_string(prop.major) + "." + std::to_string(prop.minor));
   sms_ = prop.multiProcessorCount;
+  wgmma_ = opts_.wgmma && cuda::gemm_wgmma_available(prop);
   name_ = std::string("cuda (") + prop.name + ")";
   try {
     cudaStream_t s = nullptr;
@@ -116,6 +117,7 @@ CudaBackend::CudaBackend(const CudaOptions& opts) : opts_(opts), ws_(std::make_u
     FS_CUDA(cudaMemsetAsync(workspace_, 0, bytes, stream_));  // the split counters start at zero
     *ws_ = carve(static_cast<char*>(workspace_), &bytes);
     cuda::init_gemm_attributes();
+    if (wgmma_) cuda::init_gemm_wgmma_attributes();
     cuda::init_attention_attributes();
   } catch (...) {
     if (workspace_) cudaFree(workspace_);
@@ -144,6 +146,7 @@ cuda::Ctx CudaBackend::ctx() const {
   cuda::Ctx c;
   c.stream = stream_;
   c.pdl = opts_.pdl;
+  c.wgmma = wgmma_;
   c.sms = sms_;
   c.err = dev_err_;
   return c;
@@ -644,7 +647,11 @@ CudaOptions cuda_options_from_env() {
       i = j + 1;
     }
   };
-  parse("FS_CUDA_DISABLE", "pdl", [&](const std::string& n) { return n == "pdl" ? (o.pdl = false, true) : false; });
+  parse("FS_CUDA_DISABLE", "pdl, wgmma", [&](const std::string& n) {
+    if (n == "pdl") return o.pdl = false, true;
+    if (n == "wgmma") return o.wgmma = false, true;
+    return false;
+  });
   parse("FS_CUDA_ENABLE", "persistent",
         [&](const std::string& n) { return n == "persistent" ? (o.persistent = true, true) : false; });
   return o;

@@ -38,13 +38,15 @@ struct CudaOptions {
   DType kv_dtype = DType::BF16;
   // Programmatic Dependent Launch between consecutive kernels (off only to measure what it buys).
   bool pdl = true;
+  // The prefill GEMM on wgmma where the device is sm_90 (matmul_gemm_wgmma.cu); off: mma.sync everywhere.
+  bool wgmma = true;
   // decode_step as one persistent kernel (decode_step.cu). Off by default: measured slower than the op-by-op
   // decode (a recorded CUDA graph with PDL) on both target models; see docs/cuda-backend.md, section 7.
   bool persistent = false;
 };
 
-// CudaOptions from the environment, for experiments without rebuilding: FS_CUDA_DISABLE=pdl turns a default
-// feature off, FS_CUDA_ENABLE=persistent turns an opt-in one on (comma-separated lists). An unknown name is an error.
+// CudaOptions from the environment, for experiments without rebuilding: FS_CUDA_DISABLE=pdl,wgmma turns default
+// features off, FS_CUDA_ENABLE=persistent turns an opt-in one on (comma-separated lists). An unknown name is an error.
 CudaOptions cuda_options_from_env();
 
 class CudaBackend final : public Backend {
@@ -93,6 +95,7 @@ class CudaBackend final : public Backend {
   CUstream_st* stream() const { return stream_; }
   int multiprocessors() const { return sms_; }
   void set_pdl(bool on) { opts_.pdl = on; }
+  bool wgmma() const { return wgmma_; }  // the prefill GEMM runs on wgmma
   long fused_steps() const { return fused_steps_; }  // decode steps run by the persistent kernel so far
   void synchronize();
 
@@ -113,6 +116,7 @@ class CudaBackend final : public Backend {
   std::string name_;
   int device_ = 0;
   int sms_ = 0;
+  bool wgmma_ = false;  // opts_.wgmma on a device that has it
   CUstream_st* stream_ = nullptr;
   unsigned* dev_err_ = nullptr;   // device error word
   unsigned* host_err_ = nullptr;  // pinned copy of it

@@ -25,10 +25,13 @@
 //      n = 512, too few to fill the GPU. blockIdx.z splits K where there are few output tiles (plan_gemm_tc):
 //      the partial tiles are added by the last block of each tile, in split order, so results are deterministic.
 //      Shapes: 128×128 (8 warps of 64×32), split or not; 64×64 (4 warps of 32×32) for short K and few tiles.
+//      On Hopper the 128×128 tiles run on wgmma instead (matmul_gemm_wgmma.cu, same tiles, same split-K); this
+//      kernel stays for the 64×64 tiles, for other GPUs (the PTX), and as the measured baseline
+//      (FS_CUDA_DISABLE=wgmma).
 //
 // Everything else (f32 and f16 weights, K not a multiple of 8) takes a plain f32 SIMT tiled GEMM: exact to f32
 // rounding, slower, and rare (tiny test models; f16 weights would overflow if x were rounded to f16).
-#include "backends/cuda/ops.h"
+#include "backends/cuda/gemm_tiles.cuh"
 
 namespace fs::cuda {
 namespace {
@@ -53,26 +56,6 @@ constexpr size_t tc_smem() {
   return size_t(STAGES) * (BM + BN) * LDS * sizeof(uint16_t);
 }
 
-// Up to kMaxGemmOuts matrices that multiply the same x (q/k/v; gate/up) in one launch: blockIdx.y counts BN-row
-// tiles across all of them, so small matrices fill the GPU together instead of one after another.
-constexpr int kMaxGemmOuts = 3;
-struct TcOuts {
-  const uint16_t* w[kMaxGemmOuts];
-  const void* bias[kMaxGemmOuts];
-  DType bias_dtype[kMaxGemmOuts];
-  float* out[kMaxGemmOuts];
-  int rows[kMaxGemmOuts];
-  int tile0[kMaxGemmOuts + 1];  // first blockIdx.y of each matrix; tile0[count] = the grid's y size
-  int count;
-};
-
-// Split-K: blockIdx.z takes k steps [z·kt_per_split, (z+1)·kt_per_split); see the epilogue.
-struct TcSplit {
-  float* part;         // [tiles][splits][fragment element][thread]
-  unsigned* counters;  // [tiles], zero between launches
-  int splits, kt_per_split;
-};
-
 template <int BM, int BN, int WM, int WN>
 __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
     gemm_tc_kernel(const uint16_t* A, const __grid_constant__ TcOuts o, const __grid_constant__ TcSplit sk, int M,
@@ -86,8 +69,7 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
   uint16_t* Bs = smem + STAGES * BM * LDS;  // [STAGES][BN][LDS]
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wm = warp / WARPS_N, wn = warp % WARPS_N;
-  int j = 0;
-  while (j + 1 < o.count && int(blockIdx.y) >= o.tile0[j + 1]) ++j;
+  const int j = gemm_out_index(o);
   const uint16_t* B = o.w[j];
   const int N = o.rows[j];
   const int m0 = blockIdx.x * BM, n0 = (int(blockIdx.y) - o.tile0[j]) * BN;
@@ -115,16 +97,9 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
     }
   };
 
-  float acc[MI][NI][4];
-  auto zero_acc = [&] {
+  float acc[MI * NI * 4];  // tile (mi, ni) of 16 × 8 at acc[(mi · NI + ni) · 4 ..]
 #pragma unroll
-    for (int mi = 0; mi < MI; ++mi)
-#pragma unroll
-      for (int ni = 0; ni < NI; ++ni)
-#pragma unroll
-        for (int e = 0; e < 4; ++e) acc[mi][ni][e] = 0.f;
-  };
-  zero_acc();
+  for (int e = 0; e < MI * NI * 4; ++e) acc[e] = 0.f;
 
 #pragma unroll
   for (int s = 0; s < STAGES - 1; ++s) {
@@ -155,39 +130,12 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
 #pragma unroll
       for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
-        for (int ni = 0; ni < NI; ++ni) mma_bf16(acc[mi][ni], a[mi], b[ni][0], b[ni][1]);
+        for (int ni = 0; ni < NI; ++ni) mma_bf16(&acc[(mi * NI + ni) * 4], a[mi], b[ni][0], b[ni][1]);
     }
   }
   cp_async_wait<0>();
 
-  // Split-K: every block stores its partial tile (coalesced: element i of all threads is contiguous), and the last
-  // of the `splits` blocks of this output tile to arrive adds all partials in split order 0, 1, ... — the same
-  // order whichever block is last, so results are deterministic — and writes the tile below.
-  if (sk.splits > 1) {
-    constexpr int FRAG = MI * NI * 4;
-    const size_t tile = size_t(blockIdx.y) * gridDim.x + blockIdx.x;
-    float* base = sk.part + tile * sk.splits * FRAG * THREADS;
-#pragma unroll
-    for (int mi = 0; mi < MI; ++mi)
-#pragma unroll
-      for (int ni = 0; ni < NI; ++ni)
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          base[(size_t(blockIdx.z) * FRAG + (mi * NI + ni) * 4 + e) * THREADS + tid] = acc[mi][ni][e];
-    if (!last_block_to_arrive(sk.counters + tile, unsigned(sk.splits))) return;
-    // Split by split, all FRAG loads of a split at once: a loop over splits inside each element would chain
-    // FRAG · splits dependent L2 round trips (measured: ~30 µs per launch).
-    zero_acc();
-    for (int z = 0; z < sk.splits; ++z) {
-      const float* pz = base + size_t(z) * FRAG * THREADS + tid;
-#pragma unroll
-      for (int mi = 0; mi < MI; ++mi)
-#pragma unroll
-        for (int ni = 0; ni < NI; ++ni)
-#pragma unroll
-          for (int e = 0; e < 4; ++e) acc[mi][ni][e] += __ldcg(pz + ((mi * NI + ni) * 4 + e) * THREADS);
-    }
-  }
+  if (!split_k_reduce<MI * NI * 4, THREADS>(acc, sk)) return;
 
   // Accumulator layout of m16n8: c0,c1 at (row lane/4, cols 2·(lane%4) + {0,1}); c2,c3 eight rows below.
 #pragma unroll
@@ -196,17 +144,9 @@ __global__ void __launch_bounds__(tc_threads<BM, BN, WM, WN>())
     for (int ni = 0; ni < NI; ++ni)
 #pragma unroll
       for (int h = 0; h < 2; ++h) {
-        const int row = m0 + wm * WM + mi * 16 + (lane >> 2) + h * 8;
-        if (row >= M) continue;
-#pragma unroll
-        for (int e = 0; e < 2; ++e) {
-          const int col = n0 + wn * WN + ni * 8 + (lane & 3) * 2 + e;
-          if (col >= N) continue;
-          float v = acc[mi][ni][h * 2 + e];
-          if (o.bias[j]) v += load_f32(o.bias[j], o.bias_dtype[j], col);
-          float* dst = o.out[j] + size_t(row) * N + col;
-          *dst = accumulate ? *dst + v : v;
-        }
+        const float* v = &acc[(mi * NI + ni) * 4 + h * 2];
+        store_pair(o, j, M, m0 + wm * WM + mi * 16 + (lane >> 2) + h * 8, n0 + wn * WN + ni * 8 + (lane & 3) * 2,
+                   v[0], v[1], accumulate);
       }
 }
 
@@ -294,8 +234,9 @@ void init_gemm_attributes() {
 bool gemm_tc_ok(const Weight& w) { return w.dtype == DType::BF16 && w.cols % 8 == 0 && aligned16(w.data); }
 
 // Tile shape and split-K for n tokens. 128 × 128 tiles when they give every SM a block; otherwise, when K is long
-// enough, the same tiles with K split over up to 4 blocks, aiming at two blocks per SM (o and down projections:
-// few output tiles, long K); otherwise 64 × 64 tiles.
+// enough (o and down projections: few output tiles, long K), the same tiles with K split over up to 4 blocks,
+// aiming at two blocks per SM; otherwise 64 × 64 tiles. The wgmma kernel fits one block per SM, so there this is
+// two waves — measured better than one (H200 pp512, Llama-3.2-1B: 104k tok/s with one, 111k with two).
 GemmPlan plan_gemm_tc(const Ctx& c, int n, const MatmulOut* outs, int count, int max_splits) {
   size_t tiles = 0;
   for (int j = 0; j < count; ++j) tiles += size_t(ceil_div(n, 128)) * ceil_div(outs[j].w->rows, 128);
@@ -322,7 +263,9 @@ void gemm_tc(const Ctx& c, const GemmPlan& plan, const float* x, int n, const Ma
            dim3(256), 0, to_bf16_kernel, x, elems, act_bf16);
   const int ksteps = int(ceil_div(outs[0].w->cols, BK));
   const TcSplit sk{ws.part, ws.counters, plan.splits, int(ceil_div(ksteps, plan.splits))};
-  if (plan.big_tiles)
+  if (plan.big_tiles && c.wgmma)
+    gemm_wgmma(c, act_bf16, outs, count, n, accumulate, sk);
+  else if (plan.big_tiles)
     launch_tc<128, 128, 64, 32>(c, act_bf16, outs, count, n, accumulate, sk);
   else
     launch_tc<64, 64, 32, 32>(c, act_bf16, outs, count, n, accumulate, sk);

@@ -71,6 +71,8 @@ void gemm_tc(const Ctx& c, const GemmPlan& plan, const float* x, int n, const Ma
              bool accumulate, uint16_t* act_bf16, const GemmSplitWorkspace& ws);
 void gemm_simt(const Ctx& c, const float* x, int n, const Weight& w, const Weight* bias, float* out,
                bool accumulate);
+// matmul_gemm_wgmma.cu: whether this device runs the wgmma GEMM (sm_90: the sm_90a code in this build).
+bool gemm_wgmma_available(const cudaDeviceProp& prop);
 
 // rope.cu
 void rope(const Ctx& c, float* x, const int32_t* pos, int n, int n_heads, int head_dim, const float* inv_freq);
@@ -145,6 +147,7 @@ void decode_step(const Ctx& c, const DecodeStepParams& p, size_t smem);
 
 // Once per process: raise the dynamic shared-memory limit of the kernels that need more than 48 KB.
 void init_gemm_attributes();
+void init_gemm_wgmma_attributes();
 void init_attention_attributes();
 
 }  // namespace fs::cuda
