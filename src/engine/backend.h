@@ -125,6 +125,13 @@ class Backend {
     matmul(normed, n, w_up, nullptr, up, false);
     swiglu(gate, up, size_t(n) * size_t(w_gate.rows), out);
   }
+  // The whole MLP block (SwiGLU): x += (silu(h·W_gateᵀ) ⊙ h·W_upᵀ)·W_downᵀ with h = rmsnorm(x). normed [n, dim],
+  // gate, up, act [n, inter] are scratch for the steps; a fused implementation may leave them untouched.
+  virtual void mlp(float* x, const Weight& norm, float eps, int n, const Weight& w_gate, const Weight& w_up,
+                   const Weight& w_down, float* normed, float* gate, float* up, float* act) {
+    rmsnorm_swiglu(x, norm, eps, n, w_gate, w_up, normed, gate, up, act);
+    matmul(act, n, w_down, nullptr, x, /*accumulate=*/true);
+  }
   // Per-head QK-norm (skipped where q_norm / k_norm is null), RoPE on q and k, then k and v into the cache rows
   // pos[i]: everything between the q/k/v projections and attention.
   virtual void qk_norm_rope_store(float* q, float* k, const float* v, const Weight* q_norm, const Weight* k_norm,

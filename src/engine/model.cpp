@@ -170,8 +170,7 @@ void Model::layer(int l, int n) {
   be_.matmul(att_, n, w.o, opt(w.o_bias), x_, /*accumulate=*/true);
 
   // MLP block (SwiGLU): x += (silu(h·Wgᵀ) ⊙ h·Wuᵀ)·Wdᵀ with h = rmsnorm(x).
-  be_.rmsnorm_swiglu(x_, w.mlp_norm, eps, n, w.gate, w.up, xn_, gate_, up_, gate_);
-  be_.matmul(gate_, n, w.down, nullptr, x_, /*accumulate=*/true);
+  be_.mlp(x_, w.mlp_norm, eps, n, w.gate, w.up, w.down, xn_, gate_, up_, gate_);
 }
 
 std::vector<float> Model::logits() {

@@ -1,4 +1,4 @@
-// The CUDA backend's fused ops (rmsnorm_matmul, rmsnorm_swiglu, qk_norm_rope_store) against the same steps
+// The CUDA backend's fused ops (rmsnorm_matmul, rmsnorm_swiglu, mlp, qk_norm_rope_store) against the same steps
 // composed from CPU ops; graph recording (run_recorded) and PDL on/off; and one whole transformer layer, decode
 // step recorded as a graph, against the CPU.
 #include <cmath>
@@ -83,6 +83,40 @@ TEST_F(CudaFused, RmsnormSwigluMatchesComposedCpu) {
                          mg.alloc<float>(size_t(n) * dim), mg.alloc<float>(out_len), mg.alloc<float>(out_len), og);
     EXPECT_LE(rel_l2(mg.get(og, out_len), mc.get(oc, out_len)), n > 4 ? kTcTol : kF32Tol);
   }
+}
+
+// The MLP block, x += swiglu(rmsnorm(x))·W_downᵀ, against the CPU's composed ops. Prefill sizes on Hopper run the
+// fused form (gate/up GEMM with the SwiGLU in its epilogue, bf16 act, down GEMM); with wgmma off the composed CUDA
+// ops. Both round to bf16 twice (the normed x; act before the down GEMM), each worth kTcTol: 2 · kTcTol on the
+// block's contribution x_after − x_before (measured against the CPU, not x itself, which would hide the error).
+TEST_F(CudaFused, MlpMatchesComposedCpu) {
+  CudaOptions no_wgmma;
+  no_wgmma.wgmma = false;
+  CudaBackend mma(no_wgmma);
+  uint32_t seed = 7200;
+  struct Case {
+    int n, dim, inter;
+  };
+  for (const Case t : {Case{1, 1024, 3072}, Case{40, 1024, 3072}, Case{512, 2048, 8192}, Case{77, 256, 200}})
+    for (CudaBackend* gpu : {gpu_, &mma}) {
+      SCOPED_TRACE("n " + std::to_string(t.n) + " dim " + std::to_string(t.dim) + " inter " +
+                   std::to_string(t.inter) + (gpu == &mma ? " (wgmma off)" : ""));
+      HostWeight norm = make_weight(1, t.dim, DType::BF16, seed++, 1.f);
+      HostWeight wg = make_weight(t.inter, t.dim, DType::BF16, seed++), wu = make_weight(t.inter, t.dim, DType::BF16, seed++);
+      HostWeight wd = make_weight(t.dim, t.inter, DType::BF16, seed++);
+      const auto x = random_floats(size_t(t.n) * t.dim, seed++, 2.f);
+      const size_t xl = x.size(), il = size_t(t.n) * t.inter;
+      Mem mc(*cpu_), mg(*gpu);
+      float* xc = mc.put(x);
+      cpu_->mlp(xc, cpu_->upload(norm.w), 1e-6f, t.n, cpu_->upload(wg.w), cpu_->upload(wu.w), cpu_->upload(wd.w),
+                mc.alloc<float>(xl), mc.alloc<float>(il), mc.alloc<float>(il), mc.alloc<float>(il));
+      float* xg = mg.put(x);
+      gpu->mlp(xg, gpu->upload(norm.w), 1e-6f, t.n, gpu->upload(wg.w), gpu->upload(wu.w), gpu->upload(wd.w),
+               mg.alloc<float>(xl), mg.alloc<float>(il), mg.alloc<float>(il), mg.alloc<float>(il));
+      auto dc = mc.get(xc, xl), dg = mg.get(xg, xl);
+      for (size_t i = 0; i < xl; ++i) dc[i] -= x[i], dg[i] -= x[i];
+      EXPECT_LE(rel_l2(dg, dc), t.n > 4 ? 2 * kTcTol : kF32Tol);
+    }
 }
 
 std::vector<float> inv_freq(int head_dim, float theta) {

@@ -381,15 +381,17 @@ bool CudaBackend::rmsnorm_gemm(const float* x, const Weight& norm, float eps, in
   return true;
 }
 
-// x null: act_scratch_ already holds the bf16 input.
-void CudaBackend::gemm_tc(const float* x, int n, const cuda::MatmulOut* outs, int count, bool accumulate) {
+void CudaBackend::gemm_tc(const float* x, int n, const cuda::MatmulOut* outs, int count, bool accumulate,
+                          uint16_t* a) {
   const cuda::Ctx c = ctx();
-  ensure_act_scratch(size_t(n) * size_t(outs[0].w->cols));
+  if (!a) {
+    ensure_act_scratch(size_t(n) * size_t(outs[0].w->cols));
+    a = static_cast<uint16_t*>(act_scratch_.back());
+  }
   cuda::GemmPlan plan = cuda::plan_gemm_tc(c, n, outs, count, cuda::kMaxSplitK);
   if (plan.splits > 1 && !ensure_split_workspace(plan.part_floats, plan.tiles))
     plan = cuda::plan_gemm_tc(c, n, outs, count, 1);  // inside a recording: no new workspace, no split
-  cuda::gemm_tc(c, plan, x, n, outs, count, accumulate, static_cast<uint16_t*>(act_scratch_.back()),
-                {split_part_, split_counters_});
+  cuda::gemm_tc(c, plan, x, n, outs, count, accumulate, a, {split_part_, split_counters_});
 }
 
 // Split-K partial tiles and per-tile counters (zeroed once; each launch leaves them zero). Grows outside graph
@@ -438,6 +440,39 @@ void CudaBackend::rmsnorm_swiglu(const float* x, const Weight& norm, float eps, 
     matmul(normed, n, w_up, nullptr, up, false);
   }
   swiglu(gate, up, size_t(n) * size_t(w_gate.rows), out);
+}
+
+void CudaBackend::mlp(float* x, const Weight& norm, float eps, int n, const Weight& w_gate, const Weight& w_up,
+                      const Weight& w_down, float* normed, float* gate, float* up, float* act) {
+  const int64_t dim = norm.rows * norm.cols;
+  const bool fused = n > cuda::kGemvMaxN && wgmma_ && cuda::gemm_tc_ok(w_gate) && cuda::gemm_tc_ok(w_up) &&
+                     cuda::gemm_tc_ok(w_down) && w_gate.rows == w_up.rows && w_gate.cols == dim &&
+                     w_up.cols == dim && w_down.cols == w_gate.rows && w_down.rows == dim;
+  const cuda::Ctx c = ctx();
+  const cuda::MatmulOut gu[2] = {{&w_gate, nullptr, nullptr}, {&w_up, nullptr, nullptr}};
+  cuda::GemmPlan plan;
+  if (fused) {
+    plan = cuda::plan_gemm_tc(c, n, gu, 2, cuda::kMaxSplitK);
+    if (plan.splits > 1 && !ensure_split_workspace(plan.part_floats, plan.tiles))
+      plan = cuda::plan_gemm_tc(c, n, gu, 2, 1);
+  }
+  if (!fused || !plan.big_tiles) {  // (64 × 64 tiles are mma.sync only: tiny models)
+    Backend::mlp(x, norm, eps, n, w_gate, w_up, w_down, normed, gate, up, act);
+    return;
+  }
+  check_weight(norm, "mlp", "norm");
+  check_weight(w_gate, "mlp", "gate");
+  check_weight(w_up, "mlp", "up");
+  check_weight(w_down, "mlp", "down");
+  // One bf16 buffer: the normed x [n, dim] (the gate/up GEMM's input), then act [n, inter] (the down GEMM's).
+  const size_t h_elems = size_t(n) * size_t(dim), a_elems = size_t(n) * size_t(w_gate.rows);
+  ensure_act_scratch(h_elems + a_elems);
+  uint16_t* h = static_cast<uint16_t*>(act_scratch_.back());
+  uint16_t* a = h + h_elems;  // 16-byte aligned: dim is a multiple of 8 (gemm_tc_ok)
+  cuda::rmsnorm_bf16(c, x, norm, eps, n, int(dim), h);
+  cuda::gemm_swiglu(c, plan, h, n, w_gate, w_up, a, {split_part_, split_counters_});
+  const cuda::MatmulOut down{&w_down, nullptr, x};
+  gemm_tc(nullptr, n, &down, 1, /*accumulate=*/true, a);
 }
 
 void CudaBackend::qk_norm_rope_store(float* q, float* k, const float* v, const Weight* q_norm,

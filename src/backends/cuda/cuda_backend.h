@@ -11,7 +11,8 @@
 //   * Kernels launch with Programmatic Dependent Launch (see common.cuh) so a kernel's weight loads overlap the
 //     end of the kernel before it.
 //   * The fused ops of the interface (rmsnorm_matmul, rmsnorm_swiglu, qk_norm_rope_store) run as single kernels
-//     at decode sizes (n <= 4); at prefill sizes the matrices that share an input run as one GEMM launch.
+//     at decode sizes (n <= 4); at prefill sizes the matrices that share an input run as one GEMM launch, and
+//     mlp keeps the SwiGLU inside the gate/up GEMM.
 // This header compiles without nvcc (the tests are plain C++): CUDA types appear only as opaque pointers.
 #pragma once
 #include <memory>
@@ -86,6 +87,10 @@ class CudaBackend final : public Backend {
   // One GEMV launch for n = 1 and bf16 weights (gate and up rows paired per warp); else the composed ops.
   void rmsnorm_swiglu(const float* x, const Weight& norm, float eps, int n, const Weight& w_gate,
                       const Weight& w_up, float* normed, float* gate, float* up, float* out) override;
+  // Prefill on wgmma (n > 4, bf16 weights): the norm written as bf16, gate/up as one GEMM launch with the SwiGLU in
+  // its epilogue writing bf16 act, then the down GEMM on act — no f32 gate, up or act in memory. Else the default.
+  void mlp(float* x, const Weight& norm, float eps, int n, const Weight& w_gate, const Weight& w_up,
+           const Weight& w_down, float* normed, float* gate, float* up, float* act) override;
   // One launch, a warp per head, any n.
   void qk_norm_rope_store(float* q, float* k, const float* v, const Weight* q_norm, const Weight* k_norm,
                           float eps, const int32_t* pos, int n, int n_heads, int n_kv_heads, int head_dim,
@@ -106,7 +111,9 @@ class CudaBackend final : public Backend {
   bool capturing() const;
   bool rmsnorm_gemm(const float* x, const Weight& norm, float eps, int n, int count, const Weight* const w[],
                     const Weight* const bias[], float* const out[]);
-  void gemm_tc(const float* x, int n, const cuda::MatmulOut* outs, int count, bool accumulate);
+  // x null: the bf16 input is already in `a` (null: act_scratch_).
+  void gemm_tc(const float* x, int n, const cuda::MatmulOut* outs, int count, bool accumulate,
+               uint16_t* a = nullptr);
   bool ensure_split_workspace(size_t part_floats, size_t tiles);  // false: would grow inside a recording
   // Checks the model and builds the persistent kernel's layer table (key: step_key in cuda_backend.cu).
   void prepare_step(const DecodeStep& s, std::vector<uintptr_t> key);

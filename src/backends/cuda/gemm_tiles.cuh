@@ -19,6 +19,10 @@ struct TcOuts {
   int rows[kMaxGemmOuts];
   int tile0[kMaxGemmOuts + 1];  // first blockIdx.y of each matrix; tile0[count] = the grid's y size
   int count;
+  // Non-null: the SwiGLU form (wgmma kernel only). w[0] = gate, w[1] = up (rows[0] rows each, no bias); the tile
+  // of blockIdx.y holds gate rows and up rows 64·y .. 64·y + 63, and the epilogue writes
+  // act[m, r] = bf16(silu(gate[m, r]) · up[m, r]), act [M, rows[0]], instead of out.
+  uint16_t* act;
 };
 
 // Which matrix this block's blockIdx.y falls in.
@@ -78,5 +82,7 @@ __device__ __forceinline__ void store_pair(const TcOuts& o, int j, int M, int ro
 // matmul_gemm_wgmma.cu: the 128 × 128 tile on wgmma, for devices where gemm_wgmma_available (sm_90).
 void gemm_wgmma(const Ctx& c, const uint16_t* a, const MatmulOut* outs, int count, int M, bool accumulate,
                 const TcSplit& sk);
+void gemm_wgmma_swiglu(const Ctx& c, const uint16_t* a, const Weight& gate, const Weight& up, int M,
+                       uint16_t* act, const TcSplit& sk);
 
 }  // namespace fs::cuda

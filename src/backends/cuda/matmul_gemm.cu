@@ -271,6 +271,12 @@ void gemm_tc(const Ctx& c, const GemmPlan& plan, const float* x, int n, const Ma
     launch_tc<64, 64, 32, 32>(c, act_bf16, outs, count, n, accumulate, sk);
 }
 
+void gemm_swiglu(const Ctx& c, const GemmPlan& plan, const uint16_t* a, int n, const Weight& gate,
+                 const Weight& up, uint16_t* act, const GemmSplitWorkspace& ws) {
+  const int ksteps = int(ceil_div(gate.cols, BK));
+  gemm_wgmma_swiglu(c, a, gate, up, n, act, {ws.part, ws.counters, plan.splits, int(ceil_div(ksteps, plan.splits))});
+}
+
 void gemm_simt(const Ctx& c, const float* x, int n, const Weight& w, const Weight* bias, float* out,
                bool accumulate) {
   const dim3 grid(ceil_div(n, 64), ceil_div(w.rows, 64));

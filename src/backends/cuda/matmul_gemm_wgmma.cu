@@ -96,24 +96,26 @@ __global__ void __launch_bounds__(THREADS, 1)
   extern __shared__ __align__(16) uint8_t smem_raw[];
   const uint32_t smem = (smem_addr(smem_raw) + 1023) & ~1023u;  // stage s: x tile, then W tile
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-  const int j = gemm_out_index(o);
-  const uint16_t* B = o.w[j];
+  const int j = o.act ? 0 : gemm_out_index(o);
+  const bool glu = o.act != nullptr;
   const int N = o.rows[j];
-  const int m0 = blockIdx.x * BM, n0 = (int(blockIdx.y) - o.tile0[j]) * BN;
+  const int m0 = blockIdx.x * BM, n0 = glu ? int(blockIdx.y) * (BN / 2) : (int(blockIdx.y) - o.tile0[j]) * BN;
   const int kt0 = int(blockIdx.z) * sk.kt_per_split;
   const int KT = min((K + BK - 1) / BK - kt0, sk.kt_per_split);  // k steps of this block
 
   grid_dep_launch();
   grid_dep_wait();
 
-  // Tile kt into stage s: 128 rows × 8 chunks of 16 bytes per operand, chunk c of row r at c ^ (r mod 8).
   // Tile kt into stage s, 16-byte chunk c of row r at chunk c ^ (r mod 8). Thread t copies chunk t mod 8 of rows
   // t/8, t/8 + 32, ...: every 32nd row has the same r mod 8, so its swizzled offset is fixed and the copies
   // unroll into constant offsets.
   const int r0 = tid >> 3, c = tid & 7;
   const uint32_t at = r0 * 128 + ((c ^ (r0 & 7)) << 4);
   const uint16_t* xsrc = A + size_t(m0 + r0) * K + c * 8;
-  const uint16_t* wsrc = B + size_t(n0 + r0) * K + c * 8;
+  // The W tile's upper 64 rows: the next rows of the same matrix, or (SwiGLU) the same rows of up.
+  const int hi0 = glu ? n0 : n0 + 64;  // row of its matrix that tile row 64 holds
+  const uint16_t* wlo = o.w[j] + size_t(n0 + r0) * K + c * 8;
+  const uint16_t* whi = o.w[glu ? 1 : j] + size_t(hi0 + r0) * K + c * 8;
   auto load = [&](int s, int kt) {
     const int k0 = (kt0 + kt) * BK;
     const bool kok = k0 + c * 8 < K;
@@ -125,8 +127,10 @@ __global__ void __launch_bounds__(THREADS, 1)
     }
 #pragma unroll
     for (int it = 0; it < BN / 32; ++it) {
-      const bool ok = kok && n0 + r0 + 32 * it < N;
-      cp_async16(ws + it * 32 * 128, ok ? wsrc + size_t(32 * it) * K + k0 : B, ok);
+      const int half = it / 2, rr = r0 + 32 * (it % 2);  // tile row 64·half + rr
+      const bool ok = kok && (half ? hi0 : n0) + rr < N;
+      const uint16_t* src = (half ? whi : wlo) + size_t(32 * (it % 2)) * K + k0;
+      cp_async16(ws + it * 32 * 128, ok ? src : A, ok);
     }
   };
 
@@ -159,6 +163,23 @@ __global__ void __launch_bounds__(THREADS, 1)
 
   if (!split_k_reduce<64, THREADS>(acc, sk)) return;
   const int row = m0 + (warp >> 2) * 64 + (warp & 3) * 16 + (lane >> 2);
+  if (glu) {
+    // Column 8i + … of the tile is gate row n0 + 8i + …, and column 64 + 8i + … the same up row: both in this
+    // thread's acc[4i + …] and acc[4(i + 8) + …].
+#pragma unroll
+    for (int i = 0; i < BN / 16; ++i)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int r = row + 8 * h, col = n0 + 8 * i + 2 * (lane & 3);
+        if (r >= M) continue;
+#pragma unroll
+        for (int e = 0; e < 2; ++e) {
+          const float g = acc[4 * i + 2 * h + e], u = acc[4 * (i + 8) + 2 * h + e];
+          if (col + e < N) o.act[size_t(r) * N + col + e] = to_bf16_bits(g / (1.f + expf(-g)) * u);
+        }
+      }
+    return;
+  }
 #pragma unroll
   for (int i = 0; i < BN / 8; ++i)
 #pragma unroll
@@ -176,6 +197,18 @@ bool gemm_wgmma_available(const cudaDeviceProp& prop) { return prop.major == 9 &
 
 void init_gemm_wgmma_attributes() {
   FS_CUDA(cudaFuncSetAttribute(gemm_wgmma_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(kSmem)));
+}
+
+void gemm_wgmma_swiglu(const Ctx& c, const uint16_t* a, const Weight& gate, const Weight& up, int M,
+                       uint16_t* act, const TcSplit& sk) {
+  TcOuts o{};
+  o.w[0] = static_cast<const uint16_t*>(gate.data);
+  o.w[1] = static_cast<const uint16_t*>(up.data);
+  o.rows[0] = o.rows[1] = int(gate.rows);
+  o.count = 2;
+  o.act = act;
+  launch(c, "matmul (gemm, wgmma, swiglu)", dim3(ceil_div(M, BM), ceil_div(gate.rows, BN / 2), sk.splits),
+         dim3(THREADS), kSmem, gemm_wgmma_kernel, a, o, sk, M, int(gate.cols), 0);
 }
 
 void gemm_wgmma(const Ctx& c, const uint16_t* a, const MatmulOut* outs, int count, int M, bool accumulate,

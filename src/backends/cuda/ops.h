@@ -69,6 +69,10 @@ GemmPlan plan_gemm_tc(const Ctx& c, int n, const MatmulOut* outs, int count, int
 // act_bf16 first; with x null, act_bf16 already holds it (rmsnorm_bf16).
 void gemm_tc(const Ctx& c, const GemmPlan& plan, const float* x, int n, const MatmulOut* outs, int count,
              bool accumulate, uint16_t* act_bf16, const GemmSplitWorkspace& ws);
+// act [n, gate.rows] = bf16(silu(a · gateᵀ) ⊙ (a · upᵀ)) for bf16 a [n, gate.cols], in one launch with the SwiGLU
+// in the epilogue (wgmma only: ctx.wgmma, and plan — made for {gate, up} — with big tiles).
+void gemm_swiglu(const Ctx& c, const GemmPlan& plan, const uint16_t* a, int n, const Weight& gate,
+                 const Weight& up, uint16_t* act, const GemmSplitWorkspace& ws);
 void gemm_simt(const Ctx& c, const float* x, int n, const Weight& w, const Weight* bias, float* out,
                bool accumulate);
 // matmul_gemm_wgmma.cu: whether this device runs the wgmma GEMM (sm_90: the sm_90a code in this build).
