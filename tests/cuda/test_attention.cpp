@@ -2,8 +2,9 @@
 // group sizes 1..8, head dims 16..256, positions that do not start at 0, long context (5000), and both KV cache
 // dtypes. Cache rows past the largest position are NaN on the GPU, so reading one fails the test. With a bf16
 // cache the CPU gets the same bf16-rounded K and V, so the comparison measures the kernel, at kF32Tol — except the
-// tensor-core prefill kernel (bf16 cache, n > 4, head_dim 64 or 128), which rounds q and the probabilities P to
-// bf16 and is checked at kAttnTcTol.
+// tensor-core kernels (bf16 cache, head_dim 64 or 128: prefill for n > 4, decode for one query with at most 8 query
+// heads per kv head), which round q and the probabilities P to bf16 and are checked at kAttnTcTol. The decode cases
+// also run with the tensor-core decode kernel off (the SIMT kernel, kF32Tol).
 #include <algorithm>
 
 #include "cuda_test_util.h"
@@ -30,12 +31,25 @@ std::vector<int32_t> run_of(int start, int n) {
 // roundings are independent, so their budgets add: 2 · kTcTol.
 constexpr double kAttnTcTol = 2 * kTcTol;
 
-bool uses_tensor_cores(DType kv, int n, int head_dim) {
-  return kv == DType::BF16 && n > 4 && (head_dim == 64 || head_dim == 128);  // 4 = cuda::kDecodeMaxN
+bool uses_tensor_cores(const CudaBackend& gpu, int n, int group, int head_dim) {
+  if (gpu.kv_dtype() != DType::BF16 || (head_dim != 64 && head_dim != 128)) return false;
+  return n > 4 || (n == 1 && group <= 8 && gpu.attn_tc());  // 4 = cuda::kDecodeMaxN
 }
 
 class CudaAttention : public CudaVsCpu {
  protected:
+  static void SetUpTestSuite() {
+    CudaVsCpu::SetUpTestSuite();
+    CudaOptions o;
+    o.attn_tc = false;
+    gpu_simt_ = new CudaBackend(o);
+  }
+  static void TearDownTestSuite() {
+    delete gpu_simt_;
+    CudaVsCpu::TearDownTestSuite();
+  }
+  static inline CudaBackend* gpu_simt_ = nullptr;  // bf16 cache, decode attention on the SIMT kernel only
+
   void check(const Case& c, CudaBackend* gpu, uint32_t seed) {
     const DType dt = gpu->kv_dtype();
     SCOPED_TRACE(std::string(c.what) + ", KV " + dtype_name(dt));
@@ -74,7 +88,7 @@ class CudaAttention : public CudaVsCpu {
     cpu_->attention(mc.put(q), cc, mc.put(c.pos), n, c.n_heads, c.n_kv_heads, c.head_dim, oc);
     gpu->attention(mg.put(q), cg, mg.put(c.pos), n, c.n_heads, c.n_kv_heads, c.head_dim, og);
     EXPECT_LE(rel_l2(mg.get(og, size_t(n) * q_dim), mc.get(oc, size_t(n) * q_dim)),
-              uses_tensor_cores(dt, n, c.head_dim) ? kAttnTcTol : kF32Tol);
+              uses_tensor_cores(*gpu, n, c.n_heads / c.n_kv_heads, c.head_dim) ? kAttnTcTol : kF32Tol);
   }
 };
 
@@ -85,6 +99,8 @@ TEST_F(CudaAttention, DecodeMatchesCpu) {
       {"qwen3 decode at 4999", 16, 8, 128, {4999}},
       {"llama decode at 4999", 32, 8, 64, {4999}},
       {"llama decode at 31", 32, 8, 64, {31}},
+      {"llama decode at 16383 (every split)", 32, 8, 64, {16383}},
+      {"qwen3 decode at 16000", 16, 8, 128, {16000}},
       {"3 queries, scattered positions", 8, 2, 64, {10, 4000, 500}},
       {"4 queries", 16, 8, 128, {2047, 2048, 2049, 2050}},
       {"group of 8", 8, 1, 128, {1000}},
@@ -97,7 +113,7 @@ TEST_F(CudaAttention, DecodeMatchesCpu) {
   };
   uint32_t seed = 5000;
   for (const Case& c : cases)
-    for (CudaBackend* gpu : {gpu_, gpu_bf16_}) check(c, gpu, seed += 10);
+    for (CudaBackend* gpu : {gpu_, gpu_bf16_, gpu_simt_}) check(c, gpu, seed += 10);
 }
 
 TEST_F(CudaAttention, PrefillMatchesCpu) {
@@ -127,6 +143,13 @@ TEST_F(CudaAttention, PositionPastCapacityIsReported) {
   EXPECT_THROW(gpu_->to_host(&x, out, 4), Error);
   gpu_->attention(q, cg, mg.put(std::vector<int32_t>{0, 1, 2, 3, 4, 5, 6, 9}), 8, 1, 1, 64, out);
   EXPECT_THROW(gpu_->to_host(&x, out, 4), Error);
+  // The tensor-core decode kernel (bf16 cache, one query) checks too.
+  Mem mb(*gpu_bf16_);
+  const KvLayer cb{mb.alloc<uint16_t>(cap * kv_dim), mb.alloc<uint16_t>(cap * kv_dim), DType::BF16, cap, kv_dim};
+  float* qb = mb.put(random_floats(8 * 64, 2, 1.f));
+  float* ob = mb.alloc<float>(8 * 64);
+  gpu_bf16_->attention(qb, cb, mb.put(std::vector<int32_t>{8}), 1, 1, 1, 64, ob);
+  EXPECT_THROW(gpu_bf16_->to_host(&x, ob, 4), Error);
 }
 
 }  // namespace

@@ -39,6 +39,7 @@ class CudaDecodeStep : public ::testing::TestWithParam<std::string> {};
 TEST_P(CudaDecodeStep, MatchesOpByOpDecode) {
   CudaOptions fused_opts, ops_opts;
   fused_opts.persistent = true;
+  ops_opts.attn_tc = false;  // the f32 SIMT decode attention, as the persistent kernel's (no bf16 q or P)
   CudaBackend fused(fused_opts), ops(ops_opts);
   ModelOptions mo;
   mo.max_context = 1024;
@@ -79,11 +80,12 @@ INSTANTIATE_TEST_SUITE_P(Shapes, CudaDecodeStep, ::testing::Values("qwen3-0.6b",
 
 TEST(CudaDecodeStepOptions, FromTheEnvironment) {
   ::setenv("FS_CUDA_ENABLE", "persistent", 1);
-  ::setenv("FS_CUDA_DISABLE", "pdl,wgmma", 1);
+  ::setenv("FS_CUDA_DISABLE", "pdl,wgmma,attn-tc", 1);
   const CudaOptions o = cuda_options_from_env();
   EXPECT_TRUE(o.persistent);
   EXPECT_FALSE(o.pdl);
   EXPECT_FALSE(o.wgmma);
+  EXPECT_FALSE(o.attn_tc);
   ::setenv("FS_CUDA_ENABLE", "persistent,warp-drive", 1);
   try {
     cuda_options_from_env();

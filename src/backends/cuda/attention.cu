@@ -121,8 +121,7 @@ __global__ void __launch_bounds__(kWarps * 32, GMAX <= 2 ? 3 : 1) attn_decode_ke
     return;
   }
   const int L = P + 1;
-  int chunk = (L + p.splits.max_splits - 1) / p.splits.max_splits;
-  chunk = max(kSplitMinChunk, (chunk + 7) & ~7);
+  const int chunk = split_chunk(L, p.splits.max_splits);
   const int S = (L + chunk - 1) / chunk;
   if (s >= S) return;
   const int p0 = s * chunk, p1 = min(L, p0 + chunk);
@@ -237,17 +236,6 @@ Layout layout_for(int head_dim, DType t) {
 
 // GMAX (query heads per kv head held in registers) is 2, 4 or 8 (Qwen3: 2, Llama 3: 4): q and the output
 // accumulators are GMAX · DPL registers each, and registers decide how many blocks share an SM.
-// Blocks of `kernel` that fit on the GPU at once (occupancy × SMs), asked once per kernel.
-int resident_blocks(const void* kernel, int sms) {
-  static std::vector<std::pair<const void*, int>> known;
-  for (const auto& [k, nb] : known)
-    if (k == kernel) return nb * sms;
-  int nb = 0;
-  FS_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&nb, kernel, kWarps * 32, 0));
-  known.emplace_back(kernel, std::max(nb, 1));
-  return std::max(nb, 1) * sms;
-}
-
 template <typename T, int GMAX>
 void launch_decode(const Ctx& c, DecodeParams p, int n) {
   void (*kernel)(const DecodeParams) = nullptr;
@@ -267,7 +255,7 @@ void launch_decode(const Ctx& c, DecodeParams p, int n) {
   // At most one wave of blocks: a long context spread over more splits than fit on the GPU at once runs its last
   // splits as a second, mostly empty wave (measured on an H200 at 16k: Qwen3-0.6B 456 → 549 tok/s with 48 splits
   // instead of 64; Llama-3.2-1B 571 → 635 with 33). Short contexts use fewer splits than this anyway.
-  const int wave = resident_blocks(reinterpret_cast<const void*>(kernel), c.sms) / (p.n_kv_heads * n);
+  const int wave = resident_blocks(reinterpret_cast<const void*>(kernel), kWarps * 32, c.sms) / (p.n_kv_heads * n);
   p.splits.max_splits = std::max(1, std::min(p.splits.max_splits, wave));
   launch(c, "attention (decode)", dim3(p.splits.max_splits, p.n_kv_heads, n), dim3(kWarps * 32), 0, kernel, p);
 }
@@ -283,6 +271,10 @@ bool attention_decode_ok(const KvLayer& cache, int n, int n_heads, int n_kv_head
 
 void attention_decode(const Ctx& c, const Workspace& ws, const float* q, const KvLayer& cache, const int32_t* pos,
                       int n, int n_heads, int n_kv_heads, int head_dim, float* out) {
+  if (c.attn_tc && attention_decode_tc_ok(q, cache, n, n_heads, n_kv_heads, head_dim)) {
+    attention_decode_tc(c, ws, q, cache, pos, n_heads, n_kv_heads, head_dim, out);
+    return;
+  }
   DecodeParams p;
   p.q = q;
   p.k = cache.k;

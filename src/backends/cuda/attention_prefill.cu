@@ -194,11 +194,6 @@ constexpr int tc_stride() { return D + 8; }  // bf16 per shared row: +16 bytes s
 template <int D>
 constexpr size_t tc_smem() { return size_t(2) * 2 * kTcBK * tc_stride<D>() * sizeof(uint16_t); }  // 2 stages × K, V
 
-// Two f32 → one register of two bf16 (round to nearest even), the lower index in the low half as mma expects.
-__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
-  return uint32_t(to_bf16_bits(lo)) | (uint32_t(to_bf16_bits(hi)) << 16);
-}
-
 template <int D>
 __global__ void __launch_bounds__(kTcWarps * 32) attn_prefill_tc_kernel(const __grid_constant__ PrefillParams p) {
   constexpr int S = tc_stride<D>();

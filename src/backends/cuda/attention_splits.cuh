@@ -9,6 +9,8 @@
 //                     part_o [n][n_heads][max_splits][head_dim], part_ml [n][n_heads][max_splits][2] (m, l)
 #pragma once
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "backends/cuda/ops.h"
 
@@ -22,6 +24,24 @@ constexpr int kSplitMinChunk = 128;
 inline SplitWorkspace split_workspace(const Workspace& ws, int capacity) {
   const int max_splits = std::max(1, std::min(kMaxSplits, int(ceil_div(size_t(capacity), kSplitMinChunk))));
   return {ws.attn_o, ws.attn_ml, ws.attn_count, max_splits};
+}
+
+// Positions per split for a context of L: at least kSplitMinChunk, a multiple of 8, at most max_splits splits.
+__device__ __forceinline__ int split_chunk(int L, int max_splits) {
+  const int chunk = (L + max_splits - 1) / max_splits;
+  return max(kSplitMinChunk, (chunk + 7) & ~7);
+}
+
+// Blocks of `kernel` (threads per block, no dynamic shared memory) that fit on the GPU at once, asked once per
+// kernel: the split count is capped at one wave.
+inline int resident_blocks(const void* kernel, int threads, int sms) {
+  static std::vector<std::pair<const void*, int>> known;
+  for (const auto& [k, nb] : known)
+    if (k == kernel) return nb * sms;
+  int nb = 0;
+  FS_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&nb, kernel, threads, 0));
+  known.emplace_back(kernel, std::max(nb, 1));
+  return std::max(nb, 1) * sms;
 }
 
 // Slot of (token i, head h, split s) in part_o (× head_dim) and part_ml (× 2).

@@ -42,6 +42,7 @@ struct Ctx {
   cudaStream_t stream = nullptr;
   bool pdl = true;          // launch with Programmatic Dependent Launch
   bool wgmma = false;       // prefill GEMM tiles of 128 × 128 on wgmma (Hopper) instead of mma.sync
+  bool attn_tc = true;      // one-token decode attention on the tensor cores where it applies
   int sms = 132;            // multiprocessors
   unsigned* err = nullptr;  // device error word (ErrorBits)
 };
@@ -208,6 +209,10 @@ __device__ __forceinline__ void ldsm_x4_trans(uint32_t* r, uint32_t addr) {
   asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];\n"
                : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
                : "r"(addr));
+}
+// Two f32 → one register of two bf16 (round to nearest even), the lower index in the low half as mma expects.
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
+  return uint32_t(to_bf16_bits(lo)) | (uint32_t(to_bf16_bits(hi)) << 16);
 }
 __device__ __forceinline__ void mma_bf16(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
   asm volatile(

@@ -147,6 +147,7 @@ cuda::Ctx CudaBackend::ctx() const {
   c.stream = stream_;
   c.pdl = opts_.pdl;
   c.wgmma = wgmma_;
+  c.attn_tc = opts_.attn_tc;
   c.sms = sms_;
   c.err = dev_err_;
   return c;
@@ -682,9 +683,10 @@ CudaOptions cuda_options_from_env() {
       i = j + 1;
     }
   };
-  parse("FS_CUDA_DISABLE", "pdl, wgmma", [&](const std::string& n) {
+  parse("FS_CUDA_DISABLE", "pdl, wgmma, attn-tc", [&](const std::string& n) {
     if (n == "pdl") return o.pdl = false, true;
     if (n == "wgmma") return o.wgmma = false, true;
+    if (n == "attn-tc") return o.attn_tc = false, true;
     return false;
   });
   parse("FS_CUDA_ENABLE", "persistent",

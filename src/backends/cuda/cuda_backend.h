@@ -41,12 +41,14 @@ struct CudaOptions {
   bool pdl = true;
   // The prefill GEMM on wgmma where the device is sm_90 (matmul_gemm_wgmma.cu); off: mma.sync everywhere.
   bool wgmma = true;
+  // One-token decode attention on the tensor cores (attention_decode_tc.cu) where it applies; off: the SIMT kernel.
+  bool attn_tc = true;
   // decode_step as one persistent kernel (decode_step.cu). Off by default: measured slower than the op-by-op
   // decode (a recorded CUDA graph with PDL) on both target models; see docs/cuda-backend.md, section 7.
   bool persistent = false;
 };
 
-// CudaOptions from the environment, for experiments without rebuilding: FS_CUDA_DISABLE=pdl,wgmma turns default
+// CudaOptions from the environment, for experiments without rebuilding: FS_CUDA_DISABLE=pdl,wgmma,attn-tc turns default
 // features off, FS_CUDA_ENABLE=persistent turns an opt-in one on (comma-separated lists). An unknown name is an error.
 CudaOptions cuda_options_from_env();
 
@@ -101,6 +103,7 @@ class CudaBackend final : public Backend {
   int multiprocessors() const { return sms_; }
   void set_pdl(bool on) { opts_.pdl = on; }
   bool wgmma() const { return wgmma_; }  // the prefill GEMM runs on wgmma
+  bool attn_tc() const { return opts_.attn_tc; }  // one-token decode attention may run on the tensor cores
   long fused_steps() const { return fused_steps_; }  // decode steps run by the persistent kernel so far
   void synchronize();
 

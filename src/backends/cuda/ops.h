@@ -86,6 +86,12 @@ void kv_store(const Ctx& c, const float* k, const float* v, const int32_t* pos, 
 void attention_decode(const Ctx& c, const Workspace& ws, const float* q, const KvLayer& cache, const int32_t* pos,
                       int n, int n_heads, int n_kv_heads, int head_dim, float* out);
 bool attention_decode_ok(const KvLayer& cache, int n, int n_heads, int n_kv_heads, int head_dim);
+// attention_decode_tc.cu: the decode path on the tensor cores (one query token, bf16 cache, head_dim 64 or 128,
+// at most 8 query heads per kv head); attention_decode takes it where allowed (ctx.attn_tc).
+bool attention_decode_tc_ok(const float* q, const KvLayer& cache, int n, int n_heads, int n_kv_heads,
+                            int head_dim);
+void attention_decode_tc(const Ctx& c, const Workspace& ws, const float* q, const KvLayer& cache,
+                         const int32_t* pos, int n_heads, int n_kv_heads, int head_dim, float* out);
 void attention_prefill(const Ctx& c, const float* q, const KvLayer& cache, const int32_t* pos, int n, int n_heads,
                        int n_kv_heads, int head_dim, float* out);
 // swiglu.cu
