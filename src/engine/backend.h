@@ -143,6 +143,15 @@ class Backend {
     rope(k, pos, n, n_kv_heads, head_dim, inv_freq);
     kv_store(k, v, pos, n, cache);
   }
+  // qk_norm_rope_store, then attention over the cache into out [n, n_heads · head_dim]: everything between the
+  // q/k/v projections and the o projection. A fused implementation may leave q and k unrotated.
+  virtual void qk_norm_rope_attention(float* q, float* k, const float* v, const Weight* q_norm,
+                                      const Weight* k_norm, float eps, const int32_t* pos, int n, int n_heads,
+                                      int n_kv_heads, int head_dim, const float* inv_freq, const KvLayer& cache,
+                                      float* out) {
+    qk_norm_rope_store(q, k, v, q_norm, k_norm, eps, pos, n, n_heads, n_kv_heads, head_dim, inv_freq, cache);
+    attention(q, cache, pos, n, n_heads, n_kv_heads, head_dim, out);
+  }
 
   // The whole single-token forward pass (embedding, every layer, final norm, lm head) in one call, for a backend
   // that can fuse it: the CUDA backend runs it as one persistent kernel (decode_step.cu). Same math as the op

@@ -164,9 +164,8 @@ void Model::layer(int l, int n) {
   const Weight* qkv_bias[] = {opt(w.q_bias), opt(w.k_bias), opt(w.v_bias)};
   float* qkv_out[] = {q_, k_, v_};
   be_.rmsnorm_matmul(x_, w.attn_norm, eps, n, xn_, 3, qkv, qkv_bias, qkv_out);
-  be_.qk_norm_rope_store(q_, k_, v_, opt(w.q_norm), opt(w.k_norm), eps, positions_, n, cfg_.n_heads,
-                         cfg_.n_kv_heads, D, inv_freq_, kv_[l]);
-  be_.attention(q_, kv_[l], positions_, n, cfg_.n_heads, cfg_.n_kv_heads, D, att_);
+  be_.qk_norm_rope_attention(q_, k_, v_, opt(w.q_norm), opt(w.k_norm), eps, positions_, n, cfg_.n_heads,
+                             cfg_.n_kv_heads, D, inv_freq_, kv_[l], att_);
   be_.matmul(att_, n, w.o, opt(w.o_bias), x_, /*accumulate=*/true);
 
   // MLP block (SwiGLU): x += (silu(h·Wgᵀ) ⊙ h·Wuᵀ)·Wdᵀ with h = rmsnorm(x).

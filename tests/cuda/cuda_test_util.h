@@ -5,6 +5,7 @@
 // Tolerances (relative L2, ‖gpu − cpu‖ / ‖cpu‖), stated once here:
 //   kF32Tol  1e-5  every path computed in f32 (all ops, the GEMV decode path, the SIMT GEMM, attention). Only the
 //                  order of f32 sums differs from the CPU: ~√K · 2⁻²⁴ ≈ 4e-6 at K = 5000 terms, well under 1e-5.
+//   kAttnTcTol 8e-3 the tensor-core attention kernels (q and P rounded to bf16; see below).
 //   kTcTol   4e-3  the tensor-core GEMM (bf16 weights, n > 4): x is rounded to bf16 (relative error ≤ 2⁻⁹, ~1.1e-3
 //                  RMS), which carries into each dot product at about the same relative size. The same kernel is also
 //                  checked on bf16-exact inputs at kF32Tol, which isolates the rounding from the kernel's arithmetic.
@@ -25,6 +26,11 @@ namespace fs::test {
 
 constexpr double kF32Tol = 1e-5;
 constexpr double kTcTol = 4e-3;
+// The tensor-core attention kernels round two operands to bf16 (unit roundoff u = 2⁻⁹ ≈ 2e-3): q, which perturbs
+// each score by about u relative (the same effect as x → bf16 in the tensor-core GEMM, kTcTol there), and the
+// probabilities P, which perturbs each weight of the convex combination of V rows by ≤ u relative. The two
+// roundings are independent, so their budgets add: 2 · kTcTol.
+constexpr double kAttnTcTol = 2 * kTcTol;
 
 // Device memory of one backend, released at scope exit.
 class Mem {

@@ -25,12 +25,6 @@ std::vector<int32_t> run_of(int start, int n) {
   return p;
 }
 
-// The tensor-core prefill path rounds two operands to bf16 (unit roundoff u = 2⁻⁹ ≈ 2e-3): q, which perturbs each
-// score by about u relative (the same effect as x → bf16 in the tensor-core GEMM, kTcTol = 4e-3 there), and the
-// probabilities P, which perturbs each weight of the convex combination of V rows by ≤ u relative. The two
-// roundings are independent, so their budgets add: 2 · kTcTol.
-constexpr double kAttnTcTol = 2 * kTcTol;
-
 bool uses_tensor_cores(const CudaBackend& gpu, int n, int group, int head_dim) {
   if (gpu.kv_dtype() != DType::BF16 || (head_dim != 64 && head_dim != 128)) return false;
   return n > 4 || (n == 1 && group <= 8 && gpu.attn_tc());  // 4 = cuda::kDecodeMaxN

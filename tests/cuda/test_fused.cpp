@@ -125,6 +125,74 @@ std::vector<float> inv_freq(int head_dim, float theta) {
   return f;
 }
 
+// qk_norm_rope_attention for one token: on a bf16 cache with the tensor-core decode attention it is one kernel
+// (attention_decode_tc.cu) that also normalises, rotates and stores the new K/V row; without it, the composed CUDA
+// ops. Against the CPU's composed ops on the same history, whose row `pos` the test rounds to bf16 as the GPU
+// cache holds it: the output at kAttnTcTol (fused) or kF32Tol (composed), and the stored rows as in the test below.
+TEST_F(CudaFused, QkNormRopeAttentionMatchesComposedCpu) {
+  CudaOptions simt_opts;
+  simt_opts.attn_tc = false;
+  CudaBackend simt(simt_opts);
+  struct Case {
+    int nh, nkv, hd;
+    bool norms;
+    int32_t pos;
+  };
+  const Case cases[] = {{16, 8, 128, true, 37},  {16, 8, 128, true, 4999}, {32, 8, 64, false, 0},
+                        {32, 8, 64, false, 3000}, {14, 2, 64, false, 300},  {4, 4, 128, true, 77}};
+  uint32_t seed = 7300;
+  for (const Case& c : cases)
+    for (CudaBackend* gpu : {gpu_bf16_, &simt}) {
+      const bool tc = gpu == gpu_bf16_;
+      SCOPED_TRACE("heads " + std::to_string(c.nh) + "/" + std::to_string(c.nkv) + " hd " + std::to_string(c.hd) +
+                   " pos " + std::to_string(c.pos) + (tc ? " (fused)" : " (composed)"));
+      const int cap = c.pos + 1 + 9, kv_dim = c.nkv * c.hd, qd = c.nh * c.hd;
+      const size_t all = size_t(cap) * kv_dim, row = size_t(c.pos) * kv_dim;
+      // History: rows 0 .. pos-1 bf16-exact; row pos and beyond NaN on the GPU (the kernel must write row pos).
+      auto hk = rounded_bf16(random_floats(all, seed++, 1.5f)), hv = rounded_bf16(random_floats(all, seed++, 1.f));
+      const auto q = random_floats(size_t(qd), seed++, 2.f);
+      const auto k = random_floats(size_t(kv_dim), seed++, 2.f), v = random_floats(size_t(kv_dim), seed++, 2.f);
+      HostWeight qn = make_weight(1, c.hd, DType::BF16, seed++, 1.f), kn = make_weight(1, c.hd, DType::BF16, seed++, 1.f);
+      const auto f = inv_freq(c.hd, 5e5f);
+      // CPU: composed, then row pos rounded as a bf16 cache holds it, then attention.
+      Mem mc(*cpu_);
+      float *qc = mc.put(q), *kc = mc.put(k), *vc = mc.put(v);
+      const int32_t* pc = mc.put(std::vector<int32_t>{c.pos});
+      const KvLayer cc{mc.put(hk), mc.put(hv), DType::F32, cap, kv_dim};
+      const Weight qnc = cpu_->upload(qn.w), knc = cpu_->upload(kn.w);
+      cpu_->qk_norm_rope_store(qc, kc, vc, c.norms ? &qnc : nullptr, c.norms ? &knc : nullptr, 1e-6f, pc, 1, c.nh,
+                               c.nkv, c.hd, mc.put(f), cc);
+      std::vector<float> want_k = rounded_bf16(mc.get(static_cast<float*>(cc.k), all));
+      std::vector<float> want_v = rounded_bf16(mc.get(static_cast<float*>(cc.v), all));
+      cpu_->to_device(cc.k, want_k.data(), all * 4);
+      cpu_->to_device(cc.v, want_v.data(), all * 4);
+      float* oc = mc.alloc<float>(size_t(qd));
+      cpu_->attention(qc, cc, pc, 1, c.nh, c.nkv, c.hd, oc);
+      // GPU.
+      Mem mg(*gpu);
+      auto bits = [&](const std::vector<float>& x) {
+        std::vector<uint16_t> b(all, 0x7fc0);
+        for (size_t i = 0; i < row; ++i) b[i] = f32_to_bf16(x[i]);
+        return b;
+      };
+      const KvLayer cg{mg.put(bits(hk)), mg.put(bits(hv)), DType::BF16, cap, kv_dim};
+      float* og = mg.alloc<float>(size_t(qd));
+      mg.poison(og, size_t(qd));
+      const Weight qng = gpu->upload(qn.w), kng = gpu->upload(kn.w);
+      gpu->qk_norm_rope_attention(mg.put(q), mg.put(k), mg.put(v), c.norms ? &qng : nullptr,
+                                  c.norms ? &kng : nullptr, 1e-6f, mg.put(std::vector<int32_t>{c.pos}), 1, c.nh,
+                                  c.nkv, c.hd, mg.put(f), cg, og);
+      EXPECT_LE(rel_l2(mg.get(og, size_t(qd)), mc.get(oc, size_t(qd))), tc ? kAttnTcTol : kF32Tol) << "out";
+      for (int which = 0; which < 2; ++which) {
+        const auto b = mg.get(static_cast<uint16_t*>(which ? cg.v : cg.k) + row, size_t(kv_dim));
+        std::vector<float> got(b.size()), want((which ? want_v : want_k).begin() + long(row),
+                                               (which ? want_v : want_k).begin() + long(row + kv_dim));
+        for (size_t i = 0; i < b.size(); ++i) got[i] = bf16_to_f32(b[i]);
+        EXPECT_LE(rel_l2(got, want), 1e-3) << (which ? "V row" : "K row");  // as in the test below
+      }
+    }
+}
+
 TEST_F(CudaFused, QkNormRopeStoreMatchesComposedCpu) {
   struct Case {
     int nh, nkv, hd;

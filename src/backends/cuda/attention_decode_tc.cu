@@ -37,15 +37,60 @@ constexpr int kStep = 16;  // positions per warp step: one k16 step of P·V
 
 struct TcParams {
   const float* q;
-  const uint16_t* k;
-  const uint16_t* v;
+  uint16_t* k;  // the cache
+  uint16_t* v;
   const int32_t* pos;
   float* out;
   SplitWorkspace splits;
   unsigned* err;
   int n_heads, n_kv_heads, kv_dim, capacity;
   float scale;
+  // The fused form (qk_norm_rope_attention), when rope_freq is set: q and k_new arrive before QK-norm and RoPE,
+  // and this kernel also writes position pos's K and V rows.
+  const float* rope_freq;            // [D / 2]
+  const float *k_new, *v_new;        // [n_kv_heads · D]
+  DecodeVec q_norm, k_norm;          // p null: no QK-norm
+  float eps;
 };
+
+// QK-norm and RoPE of one head row, as qk_norm_rope_store.cu computes them (same operation order), on the
+// lane's dims x[c][e] = dim 32c + 8t + e (c < D/32): the head's sum of squares over the quad of lanes that share
+// the row; RoPE pairs dim d with d + D/2, which is c + D/64 in the same lane. w: the norm weight (null: no
+// QK-norm), cs, sn: cos/sin(pos · inv_freq[j]), j < D/2 — all three in the block's shared memory.
+template <int D>
+__device__ __forceinline__ void norm_rope(float (&x)[D / 32][8], const float* w, float eps, const float* cs,
+                                          const float* sn, int t) {
+  constexpr int KC = D / 32;
+  if (w) {
+    float ss = 0.f;
+#pragma unroll
+    for (int c = 0; c < KC; ++c)
+#pragma unroll
+      for (int e = 0; e < 8; ++e) ss += x[c][e] * x[c][e];
+    ss += __shfl_xor_sync(0xffffffffu, ss, 1);
+    ss += __shfl_xor_sync(0xffffffffu, ss, 2);
+    const float inv = 1.f / sqrtf(ss / float(D) + eps);
+#pragma unroll
+    for (int c = 0; c < KC; ++c)
+#pragma unroll
+      for (int e = 0; e < 8; ++e) x[c][e] = (x[c][e] * inv) * w[32 * c + 8 * t + e];
+  }
+#pragma unroll
+  for (int c = 0; c < KC / 2; ++c)
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+      const int j = 32 * c + 8 * t + e;
+      const float a = x[c][e], b = x[c + KC / 2][e];
+      x[c][e] = a * cs[j] - b * sn[j];
+      x[c + KC / 2][e] = b * cs[j] + a * sn[j];
+    }
+}
+
+// 8 consecutive floats (16-byte aligned) into x.
+__device__ __forceinline__ void load8(float (&x)[8], const float* src) {
+  const float4 a = reinterpret_cast<const float4*>(src)[0], b = reinterpret_cast<const float4*>(src)[1];
+  x[0] = a.x, x[1] = a.y, x[2] = a.z, x[3] = a.w, x[4] = b.x, x[5] = b.y, x[6] = b.z, x[7] = b.w;
+}
 
 // One warp step's cache data in registers: K for 2 n8 tiles of keys × D/32 16-byte pieces, V for 4 positions ×
 // D/64 pieces.
@@ -82,6 +127,41 @@ __global__ void __launch_bounds__(kWarps * 32, 2) attn_decode_tc_kernel(const __
 
   const uint16_t* K = p.k + size_t(kvh) * D;
   const uint16_t* V = p.v + size_t(kvh) * D;
+  const bool fused = p.rope_freq != nullptr;
+  __shared__ float sm_cos[D / 2], sm_sin[D / 2], sm_qn[D], sm_kn[D];
+  if (fused) {
+    // The block's tables, once (sincosf with a large angle takes the slow, exact range reduction, and the norm
+    // weights are scalar loads: measured, doing both per lane made the fused kernel slower than two kernels).
+    for (int j = threadIdx.x; j < D; j += blockDim.x) {
+      if (j < D / 2) sincosf(float(P) * p.rope_freq[j], &sm_sin[j], &sm_cos[j]);
+      if (p.q_norm.p) sm_qn[j] = load_f32(p.q_norm.p, p.q_norm.t, j);
+      if (p.k_norm.p) sm_kn[j] = load_f32(p.k_norm.p, p.k_norm.t, j);
+    }
+    __syncthreads();
+  }
+  if (fused && s == S - 1) {
+    // The split that holds position P writes its K and V rows first (warp 0; every quad computes the row, as the
+    // norm's shuffles need whole warps, and quad 0 stores it: 8 · D/32 dims per lane), and nobody in the block
+    // reads the cache before the barrier. Other splits never read row P.
+    if (warp == 0) {
+      float x[KC][8];
+#pragma unroll
+      for (int c = 0; c < KC; ++c) load8(x[c], p.k_new + size_t(kvh) * D + 32 * c + 8 * t);
+      norm_rope<D>(x, p.k_norm.p ? sm_kn : nullptr, p.eps, sm_cos, sm_sin, t);
+#pragma unroll
+      for (int c = 0; c < KC; ++c) {
+        float y[8];
+        load8(y, p.v_new + size_t(kvh) * D + 32 * c + 8 * t);
+        uint4 kk, vv;
+        kk.x = pack_bf16(x[c][0], x[c][1]), kk.y = pack_bf16(x[c][2], x[c][3]);
+        kk.z = pack_bf16(x[c][4], x[c][5]), kk.w = pack_bf16(x[c][6], x[c][7]);
+        vv.x = pack_bf16(y[0], y[1]), vv.y = pack_bf16(y[2], y[3]), vv.z = pack_bf16(y[4], y[5]), vv.w = pack_bf16(y[6], y[7]);
+        const size_t at = size_t(P) * p.kv_dim + size_t(kvh) * D + 32 * c + 8 * t;
+        if (g == 0) *reinterpret_cast<uint4*>(p.k + at) = kk, *reinterpret_cast<uint4*>(p.v + at) = vv;
+      }
+    }
+    __syncthreads();
+  }
   // Positions at or past p1 load as zeros (the cache there may hold anything, NaN included: 0 · NaN would poison
   // the products).
   auto load = [&](StepRegs<D>& r, int pb) {
@@ -106,19 +186,23 @@ __global__ void __launch_bounds__(kWarps * 32, 2) attn_decode_tc_kernel(const __
   int pb = p0 + warp * kStep;
   if (pb < p1) load(ra, pb);  // the first loads overlap the q loads below
 
-  // q as A fragments (row g = query head kvh·G + g; rows g + 8 empty), dims permuted as K's pieces.
+  // q as A fragments (row g = query head kvh·G + g; rows g + 8 empty), dims permuted as K's pieces: lane (g, t)
+  // holds dims 32c + 8t .. +7 of its row (QK-norm and RoPE applied here in the fused form).
   uint32_t qa[D / 16][4];
   {
-    const float* q = p.q + size_t(kvh * G + g) * D;
+    float x[KC][8];
+    const float* q = p.q + size_t(kvh * G + min(g, G - 1)) * D;
+#pragma unroll
+    for (int c = 0; c < KC; ++c) load8(x[c], q + 32 * c + 8 * t);
+    if (fused) norm_rope<D>(x, p.q_norm.p ? sm_qn : nullptr, p.eps, sm_cos, sm_sin, t);
 #pragma unroll
     for (int c = 0; c < KC; ++c)
 #pragma unroll
       for (int half = 0; half < 2; ++half) {
-        const float4 a = g < G ? *reinterpret_cast<const float4*>(q + 32 * c + 8 * t + 4 * half)
-                               : make_float4(0.f, 0.f, 0.f, 0.f);
-        qa[2 * c + half][0] = pack_bf16(a.x, a.y);
+        const float* a = &x[c][4 * half];
+        qa[2 * c + half][0] = g < G ? pack_bf16(a[0], a[1]) : 0u;
         qa[2 * c + half][1] = 0u;
-        qa[2 * c + half][2] = pack_bf16(a.z, a.w);
+        qa[2 * c + half][2] = g < G ? pack_bf16(a[2], a[3]) : 0u;
         qa[2 * c + half][3] = 0u;
       }
   }
@@ -224,11 +308,20 @@ bool attention_decode_tc_ok(const float* q, const KvLayer& cache, int n, int n_h
 }
 
 void attention_decode_tc(const Ctx& c, const Workspace& ws, const float* q, const KvLayer& cache,
-                         const int32_t* pos, int n_heads, int n_kv_heads, int head_dim, float* out) {
-  TcParams p;
+                         const int32_t* pos, int n_heads, int n_kv_heads, int head_dim, float* out,
+                         const DecodeTcRope* rope) {
+  TcParams p{};
+  if (rope) {
+    p.rope_freq = rope->inv_freq;
+    p.k_new = rope->k;
+    p.v_new = rope->v;
+    p.q_norm = rope->q_norm;
+    p.k_norm = rope->k_norm;
+    p.eps = rope->eps;
+  }
   p.q = q;
-  p.k = static_cast<const uint16_t*>(cache.k);
-  p.v = static_cast<const uint16_t*>(cache.v);
+  p.k = static_cast<uint16_t*>(cache.k);
+  p.v = static_cast<uint16_t*>(cache.v);
   p.pos = pos;
   p.out = out;
   p.splits = split_workspace(ws, cache.capacity);

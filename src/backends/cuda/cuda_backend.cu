@@ -491,6 +491,27 @@ void CudaBackend::qk_norm_rope_store(float* q, float* k, const float* v, const W
                            cache);
 }
 
+void CudaBackend::qk_norm_rope_attention(float* q, float* k, const float* v, const Weight* q_norm,
+                                         const Weight* k_norm, float eps, const int32_t* pos, int n, int n_heads,
+                                         int n_kv_heads, int head_dim, const float* inv_freq, const KvLayer& cache,
+                                         float* out) {
+  const bool fused = opts_.attn_tc && opts_.rope_attn && n == 1 && n_heads > 0 && n_kv_heads > 0 && n_heads % n_kv_heads == 0 &&
+                     cache.kv_dim == n_kv_heads * head_dim && cuda::aligned16(k) && cuda::aligned16(v) &&
+                     cuda::attention_decode_tc_ok(q, cache, n, n_heads, n_kv_heads, head_dim);
+  if (!fused) {
+    Backend::qk_norm_rope_attention(q, k, v, q_norm, k_norm, eps, pos, n, n_heads, n_kv_heads, head_dim, inv_freq,
+                                    cache, out);
+    return;
+  }
+  check_cache(cache, "qk_norm_rope_attention");
+  if (q_norm) check_vector(*q_norm, head_dim, "qk_norm_rope_attention", "q_norm");
+  if (k_norm) check_vector(*k_norm, head_dim, "qk_norm_rope_attention", "k_norm");
+  cuda::DecodeTcRope rope{k, v, inv_freq, {}, {}, eps};
+  if (q_norm) rope.q_norm = {q_norm->data, q_norm->dtype};
+  if (k_norm) rope.k_norm = {k_norm->data, k_norm->dtype};
+  cuda::attention_decode_tc(ctx(), *ws_, q, cache, pos, n_heads, n_kv_heads, head_dim, out, &rope);
+}
+
 // ---- the fused decode step (decode_step.cu) ----
 
 namespace {
@@ -683,10 +704,11 @@ CudaOptions cuda_options_from_env() {
       i = j + 1;
     }
   };
-  parse("FS_CUDA_DISABLE", "pdl, wgmma, attn-tc", [&](const std::string& n) {
+  parse("FS_CUDA_DISABLE", "pdl, wgmma, attn-tc, rope-attn", [&](const std::string& n) {
     if (n == "pdl") return o.pdl = false, true;
     if (n == "wgmma") return o.wgmma = false, true;
     if (n == "attn-tc") return o.attn_tc = false, true;
+    if (n == "rope-attn") return o.rope_attn = false, true;
     return false;
   });
   parse("FS_CUDA_ENABLE", "persistent",

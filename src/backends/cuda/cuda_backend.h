@@ -43,12 +43,15 @@ struct CudaOptions {
   bool wgmma = true;
   // One-token decode attention on the tensor cores (attention_decode_tc.cu) where it applies; off: the SIMT kernel.
   bool attn_tc = true;
+  // With attn_tc: QK-norm, RoPE and the cache store inside that kernel (qk_norm_rope_attention); off: a kernel of
+  // their own before it.
+  bool rope_attn = true;
   // decode_step as one persistent kernel (decode_step.cu). Off by default: measured slower than the op-by-op
   // decode (a recorded CUDA graph with PDL) on both target models; see docs/cuda-backend.md, section 7.
   bool persistent = false;
 };
 
-// CudaOptions from the environment, for experiments without rebuilding: FS_CUDA_DISABLE=pdl,wgmma,attn-tc turns default
+// CudaOptions from the environment, for experiments without rebuilding: FS_CUDA_DISABLE=pdl,wgmma,attn-tc,rope-attn turns default
 // features off, FS_CUDA_ENABLE=persistent turns an opt-in one on (comma-separated lists). An unknown name is an error.
 CudaOptions cuda_options_from_env();
 
@@ -93,6 +96,11 @@ class CudaBackend final : public Backend {
   // its epilogue writing bf16 act, then the down GEMM on act — no f32 gate, up or act in memory. Else the default.
   void mlp(float* x, const Weight& norm, float eps, int n, const Weight& w_gate, const Weight& w_up,
            const Weight& w_down, float* normed, float* gate, float* up, float* act) override;
+  // One token with the tensor-core decode attention: one kernel (attention_decode_tc.cu) that also does QK-norm,
+  // RoPE and the cache store. Else qk_norm_rope_store + attention.
+  void qk_norm_rope_attention(float* q, float* k, const float* v, const Weight* q_norm, const Weight* k_norm,
+                              float eps, const int32_t* pos, int n, int n_heads, int n_kv_heads, int head_dim,
+                              const float* inv_freq, const KvLayer& cache, float* out) override;
   // One launch, a warp per head, any n.
   void qk_norm_rope_store(float* q, float* k, const float* v, const Weight* q_norm, const Weight* k_norm,
                           float eps, const int32_t* pos, int n, int n_heads, int n_kv_heads, int head_dim,

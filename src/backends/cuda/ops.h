@@ -19,6 +19,12 @@ constexpr int kGemvMaxN = 4;         // matmul: n <= this streams the weights on
 constexpr int kArgmaxSplitRows = 32; // argmax: rows below this split each row over several blocks
 constexpr int kArgmaxMaxBlocks = 64;
 
+// A norm weight or bias in any dtype, as kernels read it (load_f32); p null: absent.
+struct DecodeVec {
+  const void* p = nullptr;
+  DType t = DType::F32;
+};
+
 struct Workspace {
   float* attn_o = nullptr;          // [kDecodeMaxN, kMaxQDim · kMaxSplits] partial (unnormalised) outputs
   float* attn_ml = nullptr;         // [kDecodeMaxN, kMaxHeads · kMaxSplits, 2] running max and sum per head
@@ -90,8 +96,18 @@ bool attention_decode_ok(const KvLayer& cache, int n, int n_heads, int n_kv_head
 // at most 8 query heads per kv head); attention_decode takes it where allowed (ctx.attn_tc).
 bool attention_decode_tc_ok(const float* q, const KvLayer& cache, int n, int n_heads, int n_kv_heads,
                             int head_dim);
+// With rope set, the fused qk_norm_rope_attention: q and rope->k arrive before QK-norm and RoPE, and the kernel
+// also stores position pos's K and V rows (the work of qk_norm_rope_store.cu, for one token).
+struct DecodeTcRope {
+  const float* k;          // [n_kv_heads · head_dim], before QK-norm and RoPE
+  const float* v;
+  const float* inv_freq;   // [head_dim / 2]
+  DecodeVec q_norm, k_norm;  // [head_dim] each, or absent
+  float eps;
+};
 void attention_decode_tc(const Ctx& c, const Workspace& ws, const float* q, const KvLayer& cache,
-                         const int32_t* pos, int n_heads, int n_kv_heads, int head_dim, float* out);
+                         const int32_t* pos, int n_heads, int n_kv_heads, int head_dim, float* out,
+                         const DecodeTcRope* rope = nullptr);
 void attention_prefill(const Ctx& c, const float* q, const KvLayer& cache, const int32_t* pos, int n, int n_heads,
                        int n_kv_heads, int head_dim, float* out);
 // swiglu.cu
@@ -105,10 +121,6 @@ void qk_norm_rope_store(const Ctx& c, float* q, float* k, const float* v, const 
 
 // decode_step.cu (fused, persistent): the whole single-token forward pass as one kernel of one block per SM.
 constexpr int kMaxStages = 8;              // shared-memory ring stages, at most
-struct DecodeVec {                          // a norm weight or bias in any dtype; p null: absent
-  const void* p = nullptr;
-  DType t = DType::F32;
-};
 struct DecodeLayerPtrs {                    // one layer, as the kernel reads it (matrices bf16, cache bf16)
   DecodeVec attn_norm, mlp_norm, q_norm, k_norm, q_bias, k_bias, v_bias, o_bias;
   const uint16_t *q, *k, *v, *o, *gate, *up, *down;
