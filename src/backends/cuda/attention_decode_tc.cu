@@ -26,6 +26,13 @@
 // Each warp walks 16-position steps of its block's split (steps w, w + 4, … like attention.cu), with the next
 // step's 16-byte loads in flight while this one is computed; the 4 warps' states merge in shared memory and the
 // splits combine through attention_splits.cuh, exactly as the SIMT kernel's.
+//
+// The fused form (qk_norm_rope_attention, TcParams::rope_freq set) also does qk_norm_rope_store.cu's work for the
+// token: each block normalises and rotates its G query heads in registers (a lane's dims 32c + 8t .. +7: the sum
+// of squares is a sum over the quad; RoPE's partner d + D/2 is piece c + D/64 of the same lane), and the block
+// whose split holds position pos first writes that K/V row (warp 0), then passes a barrier before anyone reads the
+// cache. cos/sin(pos · inv_freq) and the norm weights are per-block shared tables: computed per lane (16 exact
+// sincosf with large angles, 64 scalar weight loads) they made the fused kernel slower than two kernels.
 #include "backends/cuda/attention_splits.cuh"
 
 namespace fs::cuda {
@@ -101,7 +108,9 @@ struct StepRegs {
 };
 
 // Word i of a 16-byte piece (i a compile-time constant after unrolling: the registers stay registers).
-__device__ __forceinline__ uint32_t word(const uint4& u, int i) { return i == 0 ? u.x : i == 1 ? u.y : i == 2 ? u.z : u.w; }
+__device__ __forceinline__ uint32_t word(const uint4& u, int i) {
+  return i == 0 ? u.x : i == 1 ? u.y : i == 2 ? u.z : u.w;
+}
 
 template <int D>
 __global__ void __launch_bounds__(kWarps * 32, 2) attn_decode_tc_kernel(const __grid_constant__ TcParams p) {
@@ -155,7 +164,8 @@ __global__ void __launch_bounds__(kWarps * 32, 2) attn_decode_tc_kernel(const __
         uint4 kk, vv;
         kk.x = pack_bf16(x[c][0], x[c][1]), kk.y = pack_bf16(x[c][2], x[c][3]);
         kk.z = pack_bf16(x[c][4], x[c][5]), kk.w = pack_bf16(x[c][6], x[c][7]);
-        vv.x = pack_bf16(y[0], y[1]), vv.y = pack_bf16(y[2], y[3]), vv.z = pack_bf16(y[4], y[5]), vv.w = pack_bf16(y[6], y[7]);
+        vv.x = pack_bf16(y[0], y[1]), vv.y = pack_bf16(y[2], y[3]);
+        vv.z = pack_bf16(y[4], y[5]), vv.w = pack_bf16(y[6], y[7]);
         const size_t at = size_t(P) * p.kv_dim + size_t(kvh) * D + 32 * c + 8 * t;
         if (g == 0) *reinterpret_cast<uint4*>(p.k + at) = kk, *reinterpret_cast<uint4*>(p.v + at) = vv;
       }
@@ -304,7 +314,8 @@ void launch_tc(const Ctx& c, const TcParams& p0) {
 bool attention_decode_tc_ok(const float* q, const KvLayer& cache, int n, int n_heads, int n_kv_heads,
                             int head_dim) {
   return n == 1 && aligned16(q) && cache.dtype == DType::BF16 && (head_dim == 64 || head_dim == 128) &&
-         n_heads / n_kv_heads <= kGroup && cache.kv_dim % 8 == 0 && aligned16(cache.k) && aligned16(cache.v);
+         n_heads / n_kv_heads <= kGroup && n_heads <= kMaxHeads && n_kv_heads <= kMaxKvHeads &&
+         n_heads * head_dim <= kMaxQDim && cache.kv_dim % 8 == 0 && aligned16(cache.k) && aligned16(cache.v);
 }
 
 void attention_decode_tc(const Ctx& c, const Workspace& ws, const float* q, const KvLayer& cache,

@@ -51,8 +51,9 @@ struct CudaOptions {
   bool persistent = false;
 };
 
-// CudaOptions from the environment, for experiments without rebuilding: FS_CUDA_DISABLE=pdl,wgmma,attn-tc,rope-attn turns default
-// features off, FS_CUDA_ENABLE=persistent turns an opt-in one on (comma-separated lists). An unknown name is an error.
+// CudaOptions from the environment, for experiments without rebuilding: FS_CUDA_DISABLE turns default features
+// off (pdl, wgmma, attn-tc, rope-attn), FS_CUDA_ENABLE=persistent turns an opt-in one on (comma-separated lists).
+// An unknown name is an error.
 CudaOptions cuda_options_from_env();
 
 class CudaBackend final : public Backend {

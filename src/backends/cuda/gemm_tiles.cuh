@@ -25,6 +25,21 @@ struct TcOuts {
   uint16_t* act;
 };
 
+// The launch's matrices, numbered in tiles of bn rows (host side).
+inline TcOuts tc_outs(const MatmulOut* outs, int count, int bn) {
+  TcOuts o{};
+  o.count = count;
+  for (int j = 0; j < count; ++j) {
+    o.w[j] = static_cast<const uint16_t*>(outs[j].w->data);
+    o.bias[j] = outs[j].bias ? outs[j].bias->data : nullptr;
+    o.bias_dtype[j] = outs[j].bias ? outs[j].bias->dtype : DType::F32;
+    o.out[j] = outs[j].out;
+    o.rows[j] = int(outs[j].w->rows);
+    o.tile0[j + 1] = o.tile0[j] + int(ceil_div(size_t(o.rows[j]), size_t(bn)));
+  }
+  return o;
+}
+
 // Which matrix this block's blockIdx.y falls in.
 __device__ __forceinline__ int gemm_out_index(const TcOuts& o) {
   int j = 0;

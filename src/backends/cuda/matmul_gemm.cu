@@ -201,16 +201,7 @@ __global__ void __launch_bounds__(256) gemm_simt_kernel(const float* X, const WT
 template <int BM, int BN, int WM, int WN>
 void launch_tc(const Ctx& c, const uint16_t* a, const MatmulOut* outs, int count, int M, bool accumulate,
                const TcSplit& sk) {
-  TcOuts o{};
-  o.count = count;
-  for (int j = 0; j < count; ++j) {
-    o.w[j] = static_cast<const uint16_t*>(outs[j].w->data);
-    o.bias[j] = outs[j].bias ? outs[j].bias->data : nullptr;
-    o.bias_dtype[j] = outs[j].bias ? outs[j].bias->dtype : DType::F32;
-    o.out[j] = outs[j].out;
-    o.rows[j] = int(outs[j].w->rows);
-    o.tile0[j + 1] = o.tile0[j] + int(ceil_div(size_t(o.rows[j]), BN));
-  }
+  const TcOuts o = tc_outs(outs, count, BN);
   launch(c, "matmul (gemm, tensor cores)", dim3(ceil_div(M, BM), o.tile0[count], sk.splits),
          dim3(tc_threads<BM, BN, WM, WN>()), tc_smem<BM, BN>(), gemm_tc_kernel<BM, BN, WM, WN>, a, o, sk, M,
          int(outs[0].w->cols), accumulate ? 1 : 0);

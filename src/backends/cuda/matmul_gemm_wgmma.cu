@@ -36,6 +36,10 @@
 // Split-K, the multi-matrix launch (q/k/v, gate/up) and the epilogue are shared with the mma.sync kernel
 // (gemm_tiles.cuh); the accumulator layout of wgmma is that of mma.sync's m16n8 tiles, one 16-row slab per warp:
 // d[4i + 2h + e] holds (row 16·warp + lane/4 + 8h, column 8i + 2·(lane%4) + e).
+//
+// The SwiGLU form (TcOuts::act set; the prefill MLP): the W tile is gate rows n0 .. n0+63 above the same up rows,
+// so column j < 64 and column 64 + j of the accumulators are gate and up of one output — held by the same thread
+// (d[4i + …] and d[4(i + 8) + …]). The epilogue writes bf16(silu(gate) · up) to act, the down GEMM's input.
 #include "backends/cuda/gemm_tiles.cuh"
 
 namespace fs::cuda {
@@ -213,16 +217,7 @@ void gemm_wgmma_swiglu(const Ctx& c, const uint16_t* a, const Weight& gate, cons
 
 void gemm_wgmma(const Ctx& c, const uint16_t* a, const MatmulOut* outs, int count, int M, bool accumulate,
                 const TcSplit& sk) {
-  TcOuts o{};
-  o.count = count;
-  for (int j = 0; j < count; ++j) {
-    o.w[j] = static_cast<const uint16_t*>(outs[j].w->data);
-    o.bias[j] = outs[j].bias ? outs[j].bias->data : nullptr;
-    o.bias_dtype[j] = outs[j].bias ? outs[j].bias->dtype : DType::F32;
-    o.out[j] = outs[j].out;
-    o.rows[j] = int(outs[j].w->rows);
-    o.tile0[j + 1] = o.tile0[j] + int(ceil_div(size_t(o.rows[j]), BN));
-  }
+  const TcOuts o = tc_outs(outs, count, BN);
   launch(c, "matmul (gemm, wgmma)", dim3(ceil_div(M, BM), o.tile0[count], sk.splits), dim3(THREADS), kSmem,
          gemm_wgmma_kernel, a, o, sk, M, int(outs[0].w->cols), accumulate ? 1 : 0);
 }
