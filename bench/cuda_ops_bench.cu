@@ -358,13 +358,18 @@ struct Model {
       const Weight* bs[3] = {nullptr, nullptr, nullptr};
       float* outs[3] = {q, k, v};
       be.rmsnorm_matmul(x, L.in_norm, 1e-6f, 1, h, 3, ws, bs, outs);
-      if (!(skip & 2))
-        be.qk_norm_rope_store(q, k, v, s.qk_norm ? &L.q_norm : nullptr, s.qk_norm ? &L.k_norm : nullptr, 1e-6f,
-                              pos, 1, s.heads, s.kv_heads, s.head_dim, inv_freq, kv[l]);
-      if (!(skip & 1)) be.attention(q, kv[l], pos, 1, s.heads, s.kv_heads, s.head_dim, att);
+      const Weight* qn = s.qk_norm ? &L.q_norm : nullptr;
+      const Weight* kn = s.qk_norm ? &L.k_norm : nullptr;
+      if (skip == 0) {  // as engine/model.cpp: one call (one kernel on the tensor-core attention path)
+        be.qk_norm_rope_attention(q, k, v, qn, kn, 1e-6f, pos, 1, s.heads, s.kv_heads, s.head_dim, inv_freq, kv[l],
+                                  att);
+      } else {
+        if (!(skip & 2))
+          be.qk_norm_rope_store(q, k, v, qn, kn, 1e-6f, pos, 1, s.heads, s.kv_heads, s.head_dim, inv_freq, kv[l]);
+        if (!(skip & 1)) be.attention(q, kv[l], pos, 1, s.heads, s.kv_heads, s.head_dim, att);
+      }
       be.matmul(att, 1, L.o, nullptr, x, true);
-      be.rmsnorm_swiglu(x, L.post_norm, 1e-6f, 1, L.gate, L.up, h, gate, up, act);
-      be.matmul(act, 1, L.down, nullptr, x, true);
+      be.mlp(x, L.post_norm, 1e-6f, 1, L.gate, L.up, L.down, h, gate, up, act);
     }
     const Weight* ws[1] = {&embed};
     const Weight* bs[1] = {nullptr};
