@@ -97,7 +97,10 @@ TEST_F(CudaFused, MlpMatchesComposedCpu) {
   struct Case {
     int n, dim, inter;
   };
-  for (const Case t : {Case{1, 1024, 3072}, Case{40, 1024, 3072}, Case{512, 2048, 8192}, Case{77, 256, 200}})
+  // n = 40: the fused GEMM with split-K; 512 × 4136: enough tiles for the fused form with a last tile of 40 gate/up
+  // rows (4136 = 64 · 64 + 40); 77 × 200: too few tiles, the composed ops.
+  for (const Case t : {Case{1, 1024, 3072}, Case{40, 1024, 3072}, Case{512, 2048, 8192}, Case{512, 256, 4136},
+                       Case{77, 256, 200}})
     for (CudaBackend* gpu : {gpu_, &mma}) {
       SCOPED_TRACE("n " + std::to_string(t.n) + " dim " + std::to_string(t.dim) + " inter " +
                    std::to_string(t.inter) + (gpu == &mma ? " (wgmma off)" : ""));
