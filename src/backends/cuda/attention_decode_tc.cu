@@ -60,10 +60,10 @@ struct TcParams {
   float eps;
 };
 
-// QK-norm and RoPE of one head row, as qk_norm_rope_store.cu computes them (same operation order), on the
-// lane's dims x[c][e] = dim 32c + 8t + e (c < D/32): the head's sum of squares over the quad of lanes that share
-// the row; RoPE pairs dim d with d + D/2, which is c + D/64 in the same lane. w: the norm weight (null: no
-// QK-norm), cs, sn: cos/sin(pos · inv_freq[j]), j < D/2 — all three in the block's shared memory.
+// QK-norm and RoPE of one head row, with qk_norm_rope_store.cu's formulas (its sum of squares in another order),
+// on the lane's dims x[c][e] = dim 32c + 8t + e (c < D/32): the head's sum of squares is a sum over the quad of
+// lanes that share the row; RoPE pairs dim d with d + D/2, which is c + D/64 in the same lane. w: the norm weight
+// (null: no QK-norm), cs, sn: cos/sin(pos · inv_freq[j]), j < D/2 — all three in the block's shared memory.
 template <int D>
 __device__ __forceinline__ void norm_rope(float (&x)[D / 32][8], const float* w, float eps, const float* cs,
                                           const float* sn, int t) {
