@@ -23,9 +23,6 @@
 // exit at once.
 // Softmax is f32 with expf; the result matches the CPU oracle to f32 rounding whatever the cache dtype (a bf16
 // cache holds bf16-rounded K and V; the tests give the CPU oracle the same rounded values).
-#include <utility>
-#include <vector>
-
 #include "backends/cuda/attention_splits.cuh"
 #include "backends/cuda/ops.h"
 

@@ -389,10 +389,17 @@ void CudaBackend::gemm_tc(const float* x, int n, const cuda::MatmulOut* outs, in
     ensure_act_scratch(size_t(n) * size_t(outs[0].w->cols));
     a = static_cast<uint16_t*>(act_scratch_.back());
   }
+  cuda::gemm_tc(c, plan_gemm(n, outs, count), x, n, outs, count, accumulate, a, {split_part_, split_counters_});
+}
+
+// The tensor-core launch for these matrices, with its split-K workspace ready (no split inside a recording, where
+// the workspace cannot grow).
+cuda::GemmPlan CudaBackend::plan_gemm(int n, const cuda::MatmulOut* outs, int count) {
+  const cuda::Ctx c = ctx();
   cuda::GemmPlan plan = cuda::plan_gemm_tc(c, n, outs, count, cuda::kMaxSplitK);
   if (plan.splits > 1 && !ensure_split_workspace(plan.part_floats, plan.tiles))
-    plan = cuda::plan_gemm_tc(c, n, outs, count, 1);  // inside a recording: no new workspace, no split
-  cuda::gemm_tc(c, plan, x, n, outs, count, accumulate, a, {split_part_, split_counters_});
+    plan = cuda::plan_gemm_tc(c, n, outs, count, 1);
+  return plan;
 }
 
 // Split-K partial tiles and per-tile counters (zeroed once; each launch leaves them zero). Grows outside graph
@@ -449,14 +456,8 @@ void CudaBackend::mlp(float* x, const Weight& norm, float eps, int n, const Weig
   const bool fused = n > cuda::kGemvMaxN && wgmma_ && cuda::gemm_tc_ok(w_gate) && cuda::gemm_tc_ok(w_up) &&
                      cuda::gemm_tc_ok(w_down) && w_gate.rows == w_up.rows && w_gate.cols == dim &&
                      w_up.cols == dim && w_down.cols == w_gate.rows && w_down.rows == dim;
-  const cuda::Ctx c = ctx();
   const cuda::MatmulOut gu[2] = {{&w_gate, nullptr, nullptr}, {&w_up, nullptr, nullptr}};
-  cuda::GemmPlan plan;
-  if (fused) {
-    plan = cuda::plan_gemm_tc(c, n, gu, 2, cuda::kMaxSplitK);
-    if (plan.splits > 1 && !ensure_split_workspace(plan.part_floats, plan.tiles))
-      plan = cuda::plan_gemm_tc(c, n, gu, 2, 1);
-  }
+  const cuda::GemmPlan plan = fused ? plan_gemm(n, gu, 2) : cuda::GemmPlan{};
   if (!fused || !plan.big_tiles) {  // (64 × 64 tiles are mma.sync only: tiny models)
     Backend::mlp(x, norm, eps, n, w_gate, w_up, w_down, normed, gate, up, act);
     return;
@@ -470,6 +471,7 @@ void CudaBackend::mlp(float* x, const Weight& norm, float eps, int n, const Weig
   ensure_act_scratch(h_elems + a_elems);
   uint16_t* h = static_cast<uint16_t*>(act_scratch_.back());
   uint16_t* a = h + h_elems;  // 16-byte aligned: dim is a multiple of 8 (gemm_tc_ok)
+  const cuda::Ctx c = ctx();
   cuda::rmsnorm_bf16(c, x, norm, eps, n, int(dim), h);
   cuda::gemm_swiglu(c, plan, h, n, w_gate, w_up, a, {split_part_, split_counters_});
   const cuda::MatmulOut down{&w_down, nullptr, x};
@@ -491,6 +493,11 @@ void CudaBackend::qk_norm_rope_store(float* q, float* k, const float* v, const W
                            cache);
 }
 
+namespace {
+// A weight vector as the fused kernels read it; absent (null data) stays absent.
+cuda::DecodeVec vec(const Weight& w) { return {w.data, w.dtype}; }
+}  // namespace
+
 void CudaBackend::qk_norm_rope_attention(float* q, float* k, const float* v, const Weight* q_norm,
                                          const Weight* k_norm, float eps, const int32_t* pos, int n, int n_heads,
                                          int n_kv_heads, int head_dim, const float* inv_freq, const KvLayer& cache,
@@ -506,9 +513,8 @@ void CudaBackend::qk_norm_rope_attention(float* q, float* k, const float* v, con
   check_cache(cache, "qk_norm_rope_attention");
   if (q_norm) check_vector(*q_norm, head_dim, "qk_norm_rope_attention", "q_norm");
   if (k_norm) check_vector(*k_norm, head_dim, "qk_norm_rope_attention", "k_norm");
-  cuda::DecodeTcRope rope{k, v, inv_freq, {}, {}, eps};
-  if (q_norm) rope.q_norm = {q_norm->data, q_norm->dtype};
-  if (k_norm) rope.k_norm = {k_norm->data, k_norm->dtype};
+  const cuda::DecodeTcRope rope{k, v, inv_freq, q_norm ? vec(*q_norm) : cuda::DecodeVec{},
+                                 k_norm ? vec(*k_norm) : cuda::DecodeVec{}, eps};
   cuda::attention_decode_tc(ctx(), *ws_, q, cache, pos, n_heads, n_kv_heads, head_dim, out, &rope);
 }
 
@@ -516,7 +522,6 @@ void CudaBackend::qk_norm_rope_attention(float* q, float* k, const float* v, con
 
 namespace {
 
-cuda::DecodeVec vec(const Weight& w) { return {w.data, w.dtype}; }
 const uint16_t* bf16_ptr(const Weight& w) { return static_cast<const uint16_t*>(w.data); }
 
 // Why the persistent kernel cannot run this model ("" when it can). Everything else falls back to the ops.

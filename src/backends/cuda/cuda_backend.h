@@ -30,6 +30,7 @@ namespace cuda {
 struct Ctx;
 struct Workspace;
 struct MatmulOut;
+struct GemmPlan;
 struct StepState;
 }  // namespace cuda
 
@@ -127,6 +128,7 @@ class CudaBackend final : public Backend {
   void gemm_tc(const float* x, int n, const cuda::MatmulOut* outs, int count, bool accumulate,
                uint16_t* a = nullptr);
   bool ensure_split_workspace(size_t part_floats, size_t tiles);  // false: would grow inside a recording
+  cuda::GemmPlan plan_gemm(int n, const cuda::MatmulOut* outs, int count);
   // Checks the model and builds the persistent kernel's layer table (key: step_key in cuda_backend.cu).
   void prepare_step(const DecodeStep& s, std::vector<uintptr_t> key);
   void print_step_trace(const unsigned long long* dev, int n_layers);
