@@ -103,8 +103,15 @@ class CudaVsCpu : public ::testing::Test {
     cpu_ = make_cpu_backend(1).release();
     gpu_ = new CudaBackend(CudaOptions{DType::F32, true});
     gpu_bf16_ = new CudaBackend(CudaOptions{DType::BF16, true});
+    CudaOptions mma, simt;
+    mma.wgmma = false;
+    simt.attn_tc = false;
+    gpu_mma_ = new CudaBackend(mma);
+    gpu_simt_ = new CudaBackend(simt);
   }
   static void TearDownTestSuite() {
+    delete gpu_simt_;
+    delete gpu_mma_;
     delete gpu_bf16_;
     delete gpu_;
     delete cpu_;
@@ -112,6 +119,10 @@ class CudaVsCpu : public ::testing::Test {
   static inline Backend* cpu_ = nullptr;
   static inline CudaBackend* gpu_ = nullptr;       // f32 KV cache
   static inline CudaBackend* gpu_bf16_ = nullptr;  // bf16 KV cache (the default)
+  // The default path's alternatives, which stay tested: the prefill GEMM on mma.sync only (wgmma off), and the
+  // one-token decode attention on the SIMT kernel after qk_norm_rope_store (attn_tc off). Both bf16 KV cache.
+  static inline CudaBackend* gpu_mma_ = nullptr;
+  static inline CudaBackend* gpu_simt_ = nullptr;
 };
 
 inline bool all_finite(const std::vector<float>& v) {

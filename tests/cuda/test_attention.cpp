@@ -32,17 +32,6 @@ bool uses_tensor_cores(const CudaBackend& gpu, int n, int group, int head_dim) {
 
 class CudaAttention : public CudaVsCpu {
  protected:
-  static void SetUpTestSuite() {
-    CudaVsCpu::SetUpTestSuite();
-    CudaOptions o;
-    o.attn_tc = false;
-    gpu_simt_ = new CudaBackend(o);
-  }
-  static void TearDownTestSuite() {
-    delete gpu_simt_;
-    CudaVsCpu::TearDownTestSuite();
-  }
-  static inline CudaBackend* gpu_simt_ = nullptr;  // bf16 cache, decode attention on the SIMT kernel only
 
   void check(const Case& c, CudaBackend* gpu, uint32_t seed) {
     const DType dt = gpu->kv_dtype();

@@ -90,9 +90,6 @@ TEST_F(CudaFused, RmsnormSwigluMatchesComposedCpu) {
 // ops. Both round to bf16 twice (the normed x; act before the down GEMM), each worth kTcTol: 2 · kTcTol on the
 // block's contribution x_after − x_before (measured against the CPU, not x itself, which would hide the error).
 TEST_F(CudaFused, MlpMatchesComposedCpu) {
-  CudaOptions no_wgmma;
-  no_wgmma.wgmma = false;
-  CudaBackend mma(no_wgmma);
   uint32_t seed = 7200;
   struct Case {
     int n, dim, inter;
@@ -101,9 +98,9 @@ TEST_F(CudaFused, MlpMatchesComposedCpu) {
   // rows (4136 = 64 · 64 + 40); 77 × 200: too few tiles, the composed ops.
   for (const Case t : {Case{1, 1024, 3072}, Case{40, 1024, 3072}, Case{512, 2048, 8192}, Case{512, 256, 4136},
                        Case{77, 256, 200}})
-    for (CudaBackend* gpu : {gpu_, &mma}) {
+    for (CudaBackend* gpu : {gpu_, gpu_mma_}) {
       SCOPED_TRACE("n " + std::to_string(t.n) + " dim " + std::to_string(t.dim) + " inter " +
-                   std::to_string(t.inter) + (gpu == &mma ? " (wgmma off)" : ""));
+                   std::to_string(t.inter) + (gpu == gpu_mma_ ? " (wgmma off)" : ""));
       HostWeight norm = make_weight(1, t.dim, DType::BF16, seed++, 1.f);
       HostWeight wg = make_weight(t.inter, t.dim, DType::BF16, seed++), wu = make_weight(t.inter, t.dim, DType::BF16, seed++);
       HostWeight wd = make_weight(t.dim, t.inter, DType::BF16, seed++);
@@ -133,9 +130,6 @@ std::vector<float> inv_freq(int head_dim, float theta) {
 // ops. Against the CPU's composed ops on the same history, whose row `pos` the test rounds to bf16 as the GPU
 // cache holds it: the output at kAttnTcTol (fused) or kF32Tol (composed), and the stored rows as in the test below.
 TEST_F(CudaFused, QkNormRopeAttentionMatchesComposedCpu) {
-  CudaOptions simt_opts;
-  simt_opts.attn_tc = false;
-  CudaBackend simt(simt_opts);
   struct Case {
     int nh, nkv, hd;
     bool norms;
@@ -145,7 +139,7 @@ TEST_F(CudaFused, QkNormRopeAttentionMatchesComposedCpu) {
                         {32, 8, 64, false, 3000}, {14, 2, 64, false, 300},  {4, 4, 128, true, 77}};
   uint32_t seed = 7300;
   for (const Case& c : cases)
-    for (CudaBackend* gpu : {gpu_bf16_, &simt}) {
+    for (CudaBackend* gpu : {gpu_bf16_, gpu_simt_}) {
       const bool tc = gpu == gpu_bf16_;
       SCOPED_TRACE("heads " + std::to_string(c.nh) + "/" + std::to_string(c.nkv) + " hd " + std::to_string(c.hd) +
                    " pos " + std::to_string(c.pos) + (tc ? " (fused)" : " (composed)"));

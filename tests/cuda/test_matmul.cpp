@@ -17,18 +17,6 @@ namespace {
 
 class CudaMatmul : public CudaVsCpu {
  protected:
-  static void SetUpTestSuite() {
-    CudaVsCpu::SetUpTestSuite();
-    CudaOptions o;
-    o.wgmma = false;
-    gpu_mma_ = new CudaBackend(o);
-  }
-  static void TearDownTestSuite() {
-    delete gpu_mma_;
-    CudaVsCpu::TearDownTestSuite();
-  }
-  static inline CudaBackend* gpu_mma_ = nullptr;  // the tensor-core GEMM on mma.sync only
-
   // Runs one case on the default GPU backend and, for tensor-core cases, on gpu_mma_ too; returns the larger
   // relative L2 error against the CPU.
   double run(int n, int rows, int cols, DType dt, bool bias, bool accumulate, bool bf16_exact_x, uint32_t seed) {
