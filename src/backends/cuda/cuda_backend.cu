@@ -389,7 +389,10 @@ void CudaBackend::gemm_tc(const float* x, int n, const cuda::MatmulOut* outs, in
     ensure_act_scratch(size_t(n) * size_t(outs[0].w->cols));
     a = static_cast<uint16_t*>(act_scratch_.back());
   }
-  cuda::gemm_tc(c, plan_gemm(n, outs, count), x, n, outs, count, accumulate, a, {split_part_, split_counters_});
+  // The plan first: planning may grow the split-K workspace, whose pointers are read after it (as arguments of one
+  // call the two would be evaluated in an unspecified order, and GCC reads the pointers first).
+  const cuda::GemmPlan plan = plan_gemm(n, outs, count);
+  cuda::gemm_tc(c, plan, x, n, outs, count, accumulate, a, {split_part_, split_counters_});
 }
 
 // The tensor-core launch for these matrices, with its split-K workspace ready (no split inside a recording, where
