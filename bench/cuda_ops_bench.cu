@@ -11,7 +11,7 @@
 //
 // Weights are random bf16 (|w| ~ 0.02), generated on the GPU. Inputs that fit in L2 (50 MB) are rotated over
 // copies so each timed launch reads from DRAM, as in a real decode step. Output: readable tables on stdout.
-// Usage: fs_cuda_bench [--quick]
+// Usage: fs_cuda_bench [--quick] [--gemv]   (--quick: 5 repeats instead of 20; --gemv: copy bandwidth and GEMVs only)
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -465,6 +465,9 @@ int main(int argc, char** argv) {
   using namespace fs;
   for (int i = 1; i < argc; ++i)
     if (std::strcmp(argv[i], "--quick") == 0) g_reps = 5;
+  bool gemv_only = false;
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--gemv") == 0) gemv_only = true;
   try {
     CudaBackend be(CudaOptions{DType::BF16, true});
     CudaBackend be_f32(CudaOptions{DType::F32, true});
@@ -481,6 +484,7 @@ int main(int argc, char** argv) {
                 copy_gbs, copies[0], copies[1], copies[2]);
     bench_floor(b);
     bench_gemv(b, copy_gbs);
+    if (gemv_only) return 0;
     bench_decode(b, be_f32, copy_gbs);
     bench_attention(b, be_f32, copy_gbs);
     bench_gemm(b, be_mma);

@@ -13,7 +13,8 @@
 //
 //   * 16-byte loads, coalesced (a warp reads 512 contiguous bytes per instruction), marked L1::no_allocate;
 //   * up to 16 loads per lane issued before the first is used (a whole 1024-col row is 4 loads per lane, so the
-//     full matrix is in flight at once; rows up to 4096 bf16 in one batch);
+//     full matrix is in flight at once; rows up to 4096 bf16 in one batch, longer ones in batches of 4, which
+//     measured faster than batches of 16: gemv_shape);
 //   * one warp per row: 1024 rows = 256 blocks of 4 warps, enough to cover 132 SMs. Where the grid stays large
 //     enough, a warp takes 2 or 4 rows so that each lane still has 16 vectors in flight (a 1024-col bf16 row is
 //     only 4): the lm head, 151 936 × 1024, went from 68% to 98% of copy bandwidth with 4 rows per warp;
@@ -90,9 +91,7 @@ __device__ __forceinline__ void load_vec(const void* p, DType t, int c0, float* 
 
 // RW output rows per warp (1, 2 or 4: tall matrices with short rows take several, so a warp keeps 16 loads in
 // flight); NM weight rows streamed per warp (RW, or 2 for the gate/up pair of SWIGLU); U vectors per row per lane
-// in one batch. U is sized to the row (a 1024-col bf16 row is 4 vectors per lane): registers reserved for loads
-// that never happen would only shrink the number of blocks resident per SM, and with it how many kernels ahead
-// PDL can prefetch.
+// in one batch (gemv_shape picks them, from measurements).
 template <typename WT, int NT, int RW, int U, bool SWIGLU>
 __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const __grid_constant__ GemvParams p) {
   constexpr int E = Unpack<WT>::kElems;  // elements per 16-byte vector
@@ -219,19 +218,29 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const __grid_constant
 struct Shape {
   int rw, u;
 };
-// bf16 at n = 1 (the decode case that matters): RW rows per warp so that each lane keeps up to 16 vectors in
-// flight, as long as the grid still has two blocks per SM; U = the row's vectors per lane (4, 8 or 16). Other
-// dtypes and n > 1 use one row per warp and U = 16 (8 for n > 1).
+// bf16 at n = 1 (the decode case that matters), chosen by measurement (H200, 2026-11-26: fs_cuda_bench's GEMV table
+// and fs bench; docs/cuda-backend.md, section 2):
+//   * tall matrices with short rows: RW = 4 or 2 rows per warp and 16 / RW vectors per batch, as long as the grid
+//     keeps two blocks per SM (the lm heads: 102–111% of the copy bandwidth);
+//   * otherwise one row per warp and U = 16, also for rows of only 4 or 8 vectors per lane, where the registers
+//     held for loads that never happen were expected to cost (fewer blocks resident) but measured faster: Qwen3-0.6B
+//     q 3.44 → 2.96 µs, o 4.42 → 3.95; Llama-3.2-1B q and o 5.20 → 4.81 (against U sized to the row);
+//   * rows of more than 16 vectors per lane (Llama-3.2-1B's down, 8192 columns): U = 4 in several batches,
+//     16.6 → 15.6 µs (U = 8 was slower in the decode step);
+//   * the gate/up pair (SWIGLU): U = 4 (Llama-3.2-1B's 2048-column rows had 8).
+// Together: Llama-3.2-1B decodes at 936 tok/s instead of 885, Qwen3-0.6B unchanged (1,115–1,119). Tried and not
+// kept: two gate/up pairs per warp, and launching at most one wave of blocks that walk the rows grid-stride
+// (gate/up alone 13.0 → 11.0 µs, the decode step no faster; bench/results/2026-11-26-h200-experiments.md).
+// Other dtypes and n > 1 use one row per warp and U = 16 (8 for n > 1).
 Shape gemv_shape(const GemvParams& p, bool bf16, bool swiglu, int sms) {
   const int per_row = std::max(1, int(size_t(p.cols) * 2 / (16 * 32)));  // 16-byte vectors per lane for a bf16 row
-  const int u = per_row <= 4 ? 4 : per_row <= 8 ? 8 : 16;
   if (!bf16 || p.n != 1) return {1, 16};
-  if (swiglu) return {1, std::min(u, 8)};
+  if (swiglu) return {1, 4};
   int total_rows = 0;
   for (int j = 0; j < p.count; ++j) total_rows += p.rows[j];
   for (int rw : {4, 2})
     if (rw * per_row <= 16 && total_rows / (kWarps * rw) >= 2 * sms) return {rw, 16 / rw};
-  return {1, u};
+  return {1, per_row > 16 ? 4 : 16};
 }
 
 template <typename WT>
@@ -252,16 +261,13 @@ void run(const Ctx& c, GemvParams p, bool swiglu) {
   }
   if constexpr (kBf16) {
     if (swiglu) {
-      if (sh.u == 4) launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 4, true>, p);
-      else launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 8, true>, p);
+      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 4, true>, p);
     } else if (sh.rw == 4) {
       launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 4, 4, false>, p);
     } else if (sh.rw == 2) {
       launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 2, 8, false>, p);
     } else if (sh.u == 4) {
       launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 4, false>, p);
-    } else if (sh.u == 8) {
-      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 8, false>, p);
     } else {
       launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 16, false>, p);
     }
