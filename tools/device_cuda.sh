@@ -77,6 +77,11 @@ dst = torch.empty_like(src)
 ms = bench(lambda: dst.copy_(src))
 print(f"copy D2D 1 GiB: {2 * (1 << 30) / (ms * 1e-3) / 1e9:.0f} GB/s")
 del src, dst
+# The bf16 matmul rate a large problem reaches: the yardstick for the prefill GEMMs.
+a, b = (torch.randn(8192, 8192, dtype=torch.bfloat16, device=dev) for _ in range(2))
+ms = bench(lambda: torch.matmul(a, b))
+print(f"bf16 matmul 8192 x 8192 x 8192 (cuBLAS): {2 * 8192 ** 3 / (ms * 1e-3) / 1e12:.0f} TFLOP/s")
+del a, b
 
 models = {
     "Qwen3-0.6B": [("q", 2048, 1024), ("k/v", 1024, 1024), ("o", 1024, 2048), ("gate/up", 3072, 1024),

@@ -4,7 +4,8 @@
 // (head_dim 64, groups of 4, llama3 RoPE) and Qwen2.5-0.5B (q/k/v biases, groups of 7: two passes of the
 // attention's head loop). The op path is itself held
 // to the CPU oracle (test_fused, test_attention, test_cuda_model), and test_cuda_model also decodes the golden
-// models through the persistent kernel, against the CPU.
+// models through the persistent kernel, against the CPU. On the same shapes, TensorCoreAttentionMatchesSimt holds
+// the default decode (tensor-core attention) to the op path with the SIMT attention.
 //
 // Tolerance kStepTol 1e-3 (relative L2 of the logits), stated before measuring: both paths compute in f32 from the
 // same bf16 weights and differ only in the order of their sums (~1e-6 relative per op); but a K or V element that
@@ -13,6 +14,7 @@
 // position or phase order, which shows up at order 1.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 
@@ -68,6 +70,46 @@ TEST_P(CudaDecodeStep, MatchesOpByOpDecode) {
     EXPECT_EQ(fused.fused_steps() - before, long(steps.size())) << "the persistent kernel did not run";
   }
   EXPECT_EQ(ops.fused_steps(), 0);
+}
+
+// The default decode (tensor-core attention with QK-norm, RoPE and the K/V store folded in: attention_decode_tc.cu)
+// against the same backend with the SIMT attention, at the real models' head_dim and group sizes — the golden models
+// are too small (head_dim 16/32) to reach the fused kernel's real-shape paths. Tolerance kTcStepTol 5e-2, stated
+// before measuring: each layer's attention output may differ by kAttnTcTol (8e-3, q and P rounded to bf16) and L
+// layers add such errors roughly in quadrature, √28 · 8e-3 ≈ 4.2e-2 if each reached the logits undiluted; a wrong
+// head, position or split shows up at order 1.
+constexpr double kTcStepTol = 5e-2;
+
+TEST_P(CudaDecodeStep, TensorCoreAttentionMatchesSimt) {
+  CudaOptions simt_opts;
+  simt_opts.attn_tc = false;
+  CudaBackend tc, simt(simt_opts);
+  ASSERT_TRUE(tc.attn_tc());
+  ModelOptions mo;
+  mo.max_context = 1024;
+  auto mt = Model::synthetic(GetParam(), tc, mo);
+  auto ms = Model::synthetic(GetParam(), simt, mo);
+  const int vocab = mt->config().vocab_size;
+  uint32_t seed = 31;
+  for (int prompt_len : {200, 900}) {
+    SCOPED_TRACE("prompt of " + std::to_string(prompt_len) + " tokens");
+    const auto prompt = random_ids(prompt_len, vocab, seed++);
+    mt->reset();
+    ms->reset();
+    mt->forward(prompt.data(), prompt_len);
+    ms->forward(prompt.data(), prompt_len);
+    const auto steps = random_ids(4, vocab, seed++);
+    double worst = 0;
+    for (size_t i = 0; i < steps.size(); ++i) {
+      mt->forward(&steps[i], 1);
+      ms->forward(&steps[i], 1);
+      const double e = test::rel_l2(mt->logits(), ms->logits());
+      EXPECT_LT(e, kTcStepTol) << "step " << i;
+      worst = std::max(worst, e);
+    }
+    std::printf("  %s, context %d: tensor-core vs SIMT attention, worst of 4 steps %.2e\n", GetParam().c_str(),
+                prompt_len, worst);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaDecodeStep, ::testing::Values("qwen3-0.6b", "llama-3.2-1b", "qwen2.5-0.5b"),
