@@ -463,11 +463,11 @@ void bench_decode(Bench& b, CudaBackend& be_f32, double copy_gbs) {
 
 int main(int argc, char** argv) {
   using namespace fs;
-  for (int i = 1; i < argc; ++i)
-    if (std::strcmp(argv[i], "--quick") == 0) g_reps = 5;
   bool gemv_only = false;
-  for (int i = 1; i < argc; ++i)
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) g_reps = 5;
     if (std::strcmp(argv[i], "--gemv") == 0) gemv_only = true;
+  }
   try {
     CudaBackend be(CudaOptions{DType::BF16, true});
     CudaBackend be_f32(CudaOptions{DType::F32, true});

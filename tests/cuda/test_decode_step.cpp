@@ -16,7 +16,9 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <memory>
 #include <random>
+#include <vector>
 
 #include "backends/cuda/cuda_backend.h"
 #include "engine/model.h"
@@ -36,38 +38,49 @@ std::vector<int32_t> random_ids(int n, int vocab, uint32_t seed) {
   return ids;
 }
 
-class CudaDecodeStep : public ::testing::TestWithParam<std::string> {};
+class CudaDecodeStep : public ::testing::TestWithParam<std::string> {
+ protected:
+  // The model named by the test parameter, random bf16 weights of its real shape, on `be`.
+  std::unique_ptr<Model> model(Backend& be) const {
+    ModelOptions mo;
+    mo.max_context = 1024;
+    return Model::synthetic(GetParam(), be, mo);
+  }
+  // The same random prompt through both models, then 4 random one-token steps: the relative L2 between their
+  // logits after each step.
+  static std::vector<double> decode_both(Model& a, Model& b, int prompt_len, uint32_t seed) {
+    const int vocab = a.config().vocab_size;
+    const auto prompt = random_ids(prompt_len, vocab, seed);
+    a.reset();
+    b.reset();
+    a.forward(prompt.data(), prompt_len);
+    b.forward(prompt.data(), prompt_len);
+    std::vector<double> errs;
+    for (int32_t id : random_ids(4, vocab, seed + 1)) {
+      a.forward(&id, 1);
+      b.forward(&id, 1);
+      errs.push_back(test::rel_l2(a.logits(), b.logits()));
+    }
+    return errs;
+  }
+};
 
 TEST_P(CudaDecodeStep, MatchesOpByOpDecode) {
   CudaOptions fused_opts, ops_opts;
   fused_opts.persistent = true;
   ops_opts.attn_tc = false;  // the f32 SIMT decode attention, as the persistent kernel's (no bf16 q or P)
   CudaBackend fused(fused_opts), ops(ops_opts);
-  ModelOptions mo;
-  mo.max_context = 1024;
-  auto mf = Model::synthetic(GetParam(), fused, mo);
-  auto m_ops = Model::synthetic(GetParam(), ops, mo);
-  const int vocab = mf->config().vocab_size;
-
+  auto mf = model(fused), m_ops = model(ops);
   // Contexts: 5 tokens (one attention split per kv head), 200 (a few splits and their merge), 900 (every split).
   uint32_t seed = 11;
   for (int prompt_len : {5, 200, 900}) {
     SCOPED_TRACE("prompt of " + std::to_string(prompt_len) + " tokens");
-    const auto prompt = random_ids(prompt_len, vocab, seed++);
-    mf->reset();
-    m_ops->reset();
-    mf->forward(prompt.data(), prompt_len);
-    m_ops->forward(prompt.data(), prompt_len);
     const long before = fused.fused_steps();
-    const auto steps = random_ids(4, vocab, seed++);
-    for (size_t i = 0; i < steps.size(); ++i) {
-      mf->forward(&steps[i], 1);
-      m_ops->forward(&steps[i], 1);
-      const double e = test::rel_l2(mf->logits(), m_ops->logits());
-      EXPECT_LT(e, kStepTol) << "step " << i;
-      if (i == 0) std::printf("  %s, context %d: persistent vs op-by-op %.2e\n", GetParam().c_str(), prompt_len, e);
-    }
-    EXPECT_EQ(fused.fused_steps() - before, long(steps.size())) << "the persistent kernel did not run";
+    const auto errs = decode_both(*mf, *m_ops, prompt_len, seed);
+    seed += 2;
+    for (size_t i = 0; i < errs.size(); ++i) EXPECT_LT(errs[i], kStepTol) << "step " << i;
+    std::printf("  %s, context %d: persistent vs op-by-op %.2e\n", GetParam().c_str(), prompt_len, errs[0]);
+    EXPECT_EQ(fused.fused_steps() - before, long(errs.size())) << "the persistent kernel did not run";
   }
   EXPECT_EQ(ops.fused_steps(), 0);
 }
@@ -85,30 +98,15 @@ TEST_P(CudaDecodeStep, TensorCoreAttentionMatchesSimt) {
   simt_opts.attn_tc = false;
   CudaBackend tc, simt(simt_opts);
   ASSERT_TRUE(tc.attn_tc());
-  ModelOptions mo;
-  mo.max_context = 1024;
-  auto mt = Model::synthetic(GetParam(), tc, mo);
-  auto ms = Model::synthetic(GetParam(), simt, mo);
-  const int vocab = mt->config().vocab_size;
+  auto mt = model(tc), ms = model(simt);
   uint32_t seed = 31;
   for (int prompt_len : {200, 900}) {
     SCOPED_TRACE("prompt of " + std::to_string(prompt_len) + " tokens");
-    const auto prompt = random_ids(prompt_len, vocab, seed++);
-    mt->reset();
-    ms->reset();
-    mt->forward(prompt.data(), prompt_len);
-    ms->forward(prompt.data(), prompt_len);
-    const auto steps = random_ids(4, vocab, seed++);
-    double worst = 0;
-    for (size_t i = 0; i < steps.size(); ++i) {
-      mt->forward(&steps[i], 1);
-      ms->forward(&steps[i], 1);
-      const double e = test::rel_l2(mt->logits(), ms->logits());
-      EXPECT_LT(e, kTcStepTol) << "step " << i;
-      worst = std::max(worst, e);
-    }
+    const auto errs = decode_both(*mt, *ms, prompt_len, seed);
+    seed += 2;
+    for (size_t i = 0; i < errs.size(); ++i) EXPECT_LT(errs[i], kTcStepTol) << "step " << i;
     std::printf("  %s, context %d: tensor-core vs SIMT attention, worst of 4 steps %.2e\n", GetParam().c_str(),
-                prompt_len, worst);
+                prompt_len, *std::max_element(errs.begin(), errs.end()));
   }
 }
 

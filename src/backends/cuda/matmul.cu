@@ -219,7 +219,7 @@ struct Shape {
   int rw, u;
 };
 // bf16 at n = 1 (the decode case that matters), chosen by measurement (H200, 2026-11-26: fs_cuda_bench's GEMV table
-// and fs bench; docs/cuda-backend.md, section 2):
+// and fs bench; docs/cuda-backend.md, sections 4 and 5):
 //   * tall matrices with short rows: RW = 4 or 2 rows per warp and 16 / RW vectors per batch, as long as the grid
 //     keeps two blocks per SM (the lm heads: 102–111% of the copy bandwidth);
 //   * otherwise one row per warp and U = 16, also for rows of only 4 or 8 vectors per lane, where the registers
@@ -228,7 +228,7 @@ struct Shape {
 //   * rows of more than 16 vectors per lane (Llama-3.2-1B's down, 8192 columns): U = 4 in several batches,
 //     16.6 → 15.6 µs (U = 8 was slower in the decode step);
 //   * the gate/up pair (SWIGLU): U = 4 (Llama-3.2-1B's 2048-column rows had 8).
-// Together: Llama-3.2-1B decodes at 936 tok/s instead of 885, Qwen3-0.6B unchanged (1,115–1,119). Tried and not
+// Together: Llama-3.2-1B decodes at 937 tok/s instead of 885, Qwen3-0.6B unchanged (1,115–1,119). Tried and not
 // kept: two gate/up pairs per warp, and launching at most one wave of blocks that walk the rows grid-stride
 // (gate/up alone 13.0 → 11.0 µs, the decode step no faster; bench/results/2026-11-26-h200-experiments.md).
 // Other dtypes and n > 1 use one row per warp and U = 16 (8 for n > 1).
