@@ -32,16 +32,10 @@ namespace {
 constexpr int kWarps = 4;
 constexpr int kMaxGroup = 8;  // query heads per kv head (GQA group) the decode kernel handles
 
-struct DecodeParams {
-  const float* q;
-  const void* k;
+struct DecodeParams : DecodeAttnArgs {
+  const void* k;  // the cache
   const void* v;
-  const int32_t* pos;
-  float* out;
-  SplitWorkspace splits;
-  unsigned* err;
-  int n_heads, n_kv_heads, head_dim, kv_dim, capacity;
-  float scale;
+  int head_dim;
 };
 
 // DPL consecutive elements of a cache row, kept in their stored form until used (a bf16 row of 4 dims is two
@@ -249,11 +243,8 @@ void launch_decode(const Ctx& c, DecodeParams p, int n) {
     else if (lay.dpl == 4) kernel = attn_decode_kernel<T, 4, 32, GMAX>;
     else kernel = attn_decode_kernel<T, 8, 32, GMAX>;
   }
-  // At most one wave of blocks: a long context spread over more splits than fit on the GPU at once runs its last
-  // splits as a second, mostly empty wave (measured on an H200 at 16k: Qwen3-0.6B 456 → 549 tok/s with 48 splits
-  // instead of 64; Llama-3.2-1B 571 → 635 with 33). Short contexts use fewer splits than this anyway.
-  const int wave = resident_blocks(reinterpret_cast<const void*>(kernel), kWarps * 32, c.sms) / (p.n_kv_heads * n);
-  p.splits.max_splits = std::max(1, std::min(p.splits.max_splits, wave));
+  p.splits.max_splits = splits_in_one_wave(reinterpret_cast<const void*>(kernel), kWarps * 32, c.sms,
+                                          p.splits.max_splits, p.n_kv_heads * n);
   launch(c, "attention (decode)", dim3(p.splits.max_splits, p.n_kv_heads, n), dim3(kWarps * 32), 0, kernel, p);
 }
 
@@ -273,19 +264,10 @@ void attention_decode(const Ctx& c, const Workspace& ws, const float* q, const K
     return;
   }
   DecodeParams p;
-  p.q = q;
+  set_decode_attn_args(p, c, ws, q, cache, pos, n_heads, n_kv_heads, head_dim, out);
   p.k = cache.k;
   p.v = cache.v;
-  p.pos = pos;
-  p.out = out;
-  p.splits = split_workspace(ws, cache.capacity);
-  p.err = c.err;
-  p.n_heads = n_heads;
-  p.n_kv_heads = n_kv_heads;
   p.head_dim = head_dim;
-  p.kv_dim = cache.kv_dim;
-  p.capacity = cache.capacity;
-  p.scale = 1.f / sqrtf(float(head_dim));
   const int group = n_heads / n_kv_heads;
   if (cache.dtype == DType::F32) {
     if (group <= 2) launch_decode<float, 2>(c, p, n);

@@ -8,7 +8,10 @@
 //     grid_dep_launch()  →  [load weights (read-only, never written by any kernel)]  →  grid_dep_wait()  →  work
 // grid_dep_wait() returns once the previous grid has finished and its writes are visible; nothing that a kernel
 // writes or that an earlier kernel writes (activations, the KV cache, workspaces) is touched before it. Every
-// block calls it before it exits, so "grid N complete" implies "grid N-1 complete" (transitivity).
+// block calls it before it exits, so "grid N complete" implies "grid N-1 complete" (transitivity). One exception,
+// stated where it is used: the fused decode attention (attention_decode_tc.cu) reads the KV cache rows before its
+// token's position early. Those were written before the stream's last host-device copy (every forward chunk
+// starts by uploading its ids and positions), and no kernel's early start reaches back past a copy.
 // grid_dep_launch() first thing: the next grid is launched as soon as every block of this one has started, so
 // while grid N computes, grid N+1 (and, if the SMs have room, N+2, ...) already sit on the SMs with their weight
 // loads in flight. This cannot starve anyone: a grid is launched only after all blocks of the grid before it are

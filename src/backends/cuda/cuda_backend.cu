@@ -505,7 +505,7 @@ void CudaBackend::qk_norm_rope_attention(float* q, float* k, const float* v, con
                                          const Weight* k_norm, float eps, const int32_t* pos, int n, int n_heads,
                                          int n_kv_heads, int head_dim, const float* inv_freq, const KvLayer& cache,
                                          float* out) {
-  const bool fused = opts_.attn_tc && opts_.rope_attn && n == 1 && n_heads > 0 && n_kv_heads > 0 &&
+  const bool fused = opts_.attn_tc && opts_.rope_attn && n_heads > 0 && n_kv_heads > 0 &&
                      n_heads % n_kv_heads == 0 && cache.kv_dim == n_kv_heads * head_dim && cuda::aligned16(k) &&
                      cuda::aligned16(v) && cuda::attention_decode_tc_ok(q, cache, n, n_heads, n_kv_heads, head_dim);
   if (!fused) {

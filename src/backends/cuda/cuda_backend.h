@@ -99,7 +99,9 @@ class CudaBackend final : public Backend {
   void mlp(float* x, const Weight& norm, float eps, int n, const Weight& w_gate, const Weight& w_up,
            const Weight& w_down, float* normed, float* gate, float* up, float* act) override;
   // One token with the tensor-core decode attention: one kernel (attention_decode_tc.cu) that also does QK-norm,
-  // RoPE and the cache store. Else qk_norm_rope_store + attention.
+  // RoPE and the cache store. Else qk_norm_rope_store + attention. The cache rows before pos must not come from
+  // ops queued since the last to_device/to_host (the kernel reads them early; engine/model.cpp's forward chunks
+  // each start with to_device, which makes that hold).
   void qk_norm_rope_attention(float* q, float* k, const float* v, const Weight* q_norm, const Weight* k_norm,
                               float eps, const int32_t* pos, int n, int n_heads, int n_kv_heads, int head_dim,
                               const float* inv_freq, const KvLayer& cache, float* out) override;

@@ -97,7 +97,9 @@ bool attention_decode_ok(const KvLayer& cache, int n, int n_heads, int n_kv_head
 bool attention_decode_tc_ok(const float* q, const KvLayer& cache, int n, int n_heads, int n_kv_heads,
                             int head_dim);
 // With rope set, the fused qk_norm_rope_attention: q and rope->k arrive before QK-norm and RoPE, and the kernel
-// also stores position pos's K and V rows (the work of qk_norm_rope_store.cu, for one token).
+// also stores position pos's K and V rows (the work of qk_norm_rope_store.cu, for one token). It reads the rows
+// before pos before the kernels queued ahead of it have finished, so they must have been written before the
+// stream's last host-device copy (Model: by earlier forward chunks, each of which starts with one).
 struct DecodeTcRope {
   const float* k;          // [n_kv_heads · head_dim], before QK-norm and RoPE
   const float* v;
