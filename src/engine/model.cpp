@@ -138,8 +138,9 @@ void Model::forward_chunk(int n, bool all_logits) {
     // Only the rows whose logits are wanted go through the final norm and the (large) lm head.
     const int rows = all_logits ? n : 1;
     const float* last = x_ + size_t(n - rows) * H;
-    be_.rmsnorm(last, w_.final_norm, cfg_.rms_norm_eps, rows, H, xn_);
-    be_.matmul(xn_, rows, w_.lm_head, nullptr, logits_, false);
+    const Weight* lm_head[] = {&w_.lm_head};
+    float* const logits[] = {logits_};
+    be_.rmsnorm_matmul(last, w_.final_norm, cfg_.rms_norm_eps, rows, xn_, 1, lm_head, nullptr, logits);
   };
   last_row_ = size_t(all_logits ? n - 1 : 0) * cfg_.vocab_size;
   // A single token may run as one fused backend call (one persistent kernel on CUDA) instead of the ops below.

@@ -3,6 +3,7 @@
 // step recorded as a graph, against the CPU.
 #include <cmath>
 #include <functional>
+#include <utility>
 
 #include "cuda_test_util.h"
 
@@ -61,9 +62,11 @@ TEST_F(CudaFused, RmsnormMatmulMatchesComposedCpu) {
 
 TEST_F(CudaFused, RmsnormSwigluMatchesComposedCpu) {
   uint32_t seed = 7100;
-  for (int n : {1, 2, 40}) {  // n = 1: one fused kernel; n = 2: GEMVs + swiglu; n = 40: one GEMM launch + swiglu
-    SCOPED_TRACE("n " + std::to_string(n));
-    const int dim = 1024, inter = 3072;
+  // n = 1: one fused kernel (dim 2048 as Llama-3.2-1B: rows of two batches of loads per lane);
+  // n = 2: GEMVs + swiglu; n = 40: one GEMM launch + swiglu.
+  for (auto [n, dim] : {std::pair{1, 1024}, std::pair{1, 2048}, std::pair{2, 1024}, std::pair{40, 1024}}) {
+    SCOPED_TRACE("n " + std::to_string(n) + ", dim " + std::to_string(dim));
+    const int inter = 3072;
     HostWeight norm = make_weight(1, dim, DType::BF16, seed++, 1.f);
     HostWeight wgate = make_weight(inter, dim, DType::BF16, seed++), wup = make_weight(inter, dim, DType::BF16, seed++);
     const auto x = random_floats(size_t(n) * dim, seed++, 2.f);
