@@ -114,12 +114,11 @@ void bench(const BenchArgs& a) {
         const int32_t first = 1;
         model->forward(&first, 1);
       }
-      int32_t tok = model->greedy_token();
+      model->greedy_token();  // waits for the fill
+      // tg decode steps, run as `fs run` runs them at temperature 0 (Model::greedy_decode: tg + 1 tokens, the first
+      // from the fill's logits); the host reads every token.
       const auto t0 = Clock::now();
-      for (int i = 0; i < a.tg; ++i) {
-        model->forward(&tok, 1);
-        tok = model->greedy_token();
-      }
+      model->greedy_decode(a.tg + 1, [](int32_t) { return true; });
       if (r) per_token.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / a.tg);
     }
     const double t = median(per_token);

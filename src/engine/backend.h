@@ -11,6 +11,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <memory>
 #include <string>
@@ -67,6 +68,15 @@ class Backend {
   virtual void release(void* p) = 0;
   virtual void to_device(void* dst, const void* host_src, size_t bytes) = 0;
   virtual void to_host(void* host_dst, const void* src, size_t bytes) = 0;  // waits for queued work
+  // A small read-back that does not wait: read_async copies `bytes` (at most kReadBytes) from backend memory into
+  // slot 0 or 1 once the work queued before it is done; wait_read waits for that copy, reports what to_host would
+  // (a kernel's error), and hands the bytes over. The host can so read token i while step i + 1 already runs
+  // (Model::greedy_decode). The default is to_host at once.
+  static constexpr size_t kReadBytes = 16;
+  virtual void read_async(int slot, const void* src, size_t bytes) { to_host(read_slots_[slot], src, bytes); }
+  virtual void wait_read(int slot, void* host_dst, size_t bytes) {
+    std::memcpy(host_dst, read_slots_[slot], bytes);
+  }
   // Makes a host weight readable by the kernels. The CPU returns it unchanged (the mmapped bytes are used in
   // place); CUDA copies it to the GPU once. The result lives as long as the backend.
   virtual Weight upload(const Weight& host) = 0;
@@ -166,6 +176,9 @@ class Backend {
   // Runs `step`, a fixed sequence of ops over fixed buffers. A backend may record it the first time it sees `key`
   // and replay the recording afterwards (CUDA graphs); the CPU simply calls it.
   virtual void run_recorded(std::string_view key, const std::function<void()>& step) { step(); }
+
+ private:
+  unsigned char read_slots_[2][kReadBytes] = {};  // the default read_async's copies
 };
 
 // The backends. make_cpu_backend lives in backends/cpu (threads <= 0: one per core); make_cuda_backend in

@@ -21,15 +21,37 @@ GenerateStats generate(Model& model, const std::vector<int32_t>& prompt, const G
   st.prompt_tokens = int(prompt.size());
   std::vector<int32_t> context = prompt;  // for the repetition penalty
 
+  auto is_stop = [&](int32_t t) {
+    return std::find(opt.stop_ids.begin(), opt.stop_ids.end(), t) != opt.stop_ids.end();
+  };
+  auto t0 = std::chrono::steady_clock::now();
+  model.forward(prompt.data(), int(prompt.size()));
+
+  if (opt.sampling.greedy() && opt.sampling.repetition_penalty == 1.0f) {
+    // Greedy without a repetition penalty needs only the argmax, which the backend computes in place and feeds to
+    // the next step itself; the host reads each token one step behind (Model::greedy_decode). Same tokens, same
+    // stopping rules as the sampling loop below.
+    auto t1 = t0;
+    model.greedy_decode(std::max(1, opt.max_new_tokens), [&](int32_t tok) {
+      if (st.generated++ == 0) {
+        st.prefill_seconds = seconds_since(t0);
+        t1 = std::chrono::steady_clock::now();
+      }
+      if (!on_token(tok)) return false;
+      if (is_stop(tok)) {
+        st.stopped_by_eos = true;
+        return false;
+      }
+      return true;
+    });
+    st.decode_seconds = seconds_since(t1);
+    return st;
+  }
+
   auto next = [&]() -> int32_t {
-    // Greedy without a repetition penalty needs only the argmax, which the backend computes in place.
-    if (opt.sampling.greedy() && opt.sampling.repetition_penalty == 1.0f) return model.greedy_token();
     auto logits = model.logits();
     return sampler.sample(logits, context);
   };
-
-  auto t0 = std::chrono::steady_clock::now();
-  model.forward(prompt.data(), int(prompt.size()));
   int32_t tok = next();
   st.prefill_seconds = seconds_since(t0);
 
@@ -37,7 +59,7 @@ GenerateStats generate(Model& model, const std::vector<int32_t>& prompt, const G
   for (;;) {
     ++st.generated;
     context.push_back(tok);
-    const bool stop = std::find(opt.stop_ids.begin(), opt.stop_ids.end(), tok) != opt.stop_ids.end();
+    const bool stop = is_stop(tok);
     if (!on_token(tok)) break;
     if (stop) {
       st.stopped_by_eos = true;

@@ -181,6 +181,33 @@ std::vector<float> Model::logits() {
   return out;
 }
 
+void Model::greedy_decode(int max_tokens, const std::function<bool(int32_t)>& emit) {
+  if (logit_rows_ == 0) throw Error("greedy_decode(): no forward pass has run");
+  if (max_tokens < 1) return;
+  all_logits_.clear();
+  be_.argmax(logits_ + last_row_, 1, cfg_.vocab_size, ids_);  // token 0, already the next step's input
+  be_.read_async(0, ids_, 4);
+  for (int i = 0, slot = 0; i < max_tokens; ++i, slot ^= 1) {
+    // Queue step i + 1 (input: token i, in ids_) before reading token i.
+    const bool ahead = i + 1 < max_tokens && pos_ < max_context_;
+    if (ahead) {
+      be_.to_device(positions_, &pos_, 4);
+      forward_chunk(1, false);
+      ++pos_;
+      logit_rows_ = 1;
+      be_.argmax(logits_ + last_row_, 1, cfg_.vocab_size, ids_);
+      be_.read_async(slot ^ 1, ids_, 4);
+    }
+    int32_t tok = 0;
+    be_.wait_read(slot, &tok, 4);
+    if (!emit(tok)) {
+      if (ahead) --pos_, logit_rows_ = 0;  // the step run for tok is dropped
+      return;
+    }
+    if (!ahead) return;
+  }
+}
+
 int32_t Model::greedy_token() {
   if (logit_rows_ == 0) throw Error("greedy_token(): no forward pass has run");
   be_.argmax(logits_ + last_row_, 1, cfg_.vocab_size, argmax_);

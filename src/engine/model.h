@@ -48,6 +48,14 @@ class Model {
   std::vector<float> logits();
   // argmax of the last token's logits, computed on the backend (no vocab-sized copy).
   int32_t greedy_token();
+  // Greedy decoding with the token fed back on the backend: the argmax of each step is the next step's input
+  // without a trip through the host, and step i + 1 is queued before token i is read, so the GPU never waits for
+  // the host. emit gets up to max_tokens tokens in order, starting with the argmax of the last forward's logits,
+  // and returns false to stop; decoding also stops where the context is full (after emitting the token that
+  // would not fit). Afterwards the model is where the loop "forward(&tok, 1); tok = greedy_token();" would leave
+  // it: position() counts every emitted token but the last. A step queued for a token that emit refused is
+  // dropped (its cache row is rewound), and logits() is then unavailable until the next forward().
+  void greedy_decode(int max_tokens, const std::function<bool(int32_t)>& emit);
   // Forgets the cached tokens (the next forward starts at position 0).
   void reset() { pos_ = 0; }
   // Rewinds to n cached tokens (n ≤ position()): later tokens are overwritten by the next forward.

@@ -106,6 +106,18 @@ TEST_P(CudaModel, MatchesGoldenAndCpu) {
     return true;
   });
   for (size_t i = 0; i < want.size() && margins[i] > kGreedyMargin; ++i) EXPECT_EQ(got[i], want[i]) << "step " << i;
+  // generate ran Model::greedy_decode (the token fed back on the GPU, read one step behind): exactly the tokens
+  // and the position of the plain loop on the same GPU.
+  const int pos_after = mg->position();
+  mg->reset();
+  mg->forward(prompt.data(), int(prompt.size()));
+  std::vector<int32_t> loop = {mg->greedy_token()};
+  while (loop.size() < want.size()) {
+    mg->forward(&loop.back(), 1);
+    loop.push_back(mg->greedy_token());
+  }
+  EXPECT_EQ(got, loop);
+  EXPECT_EQ(pos_after, mg->position());
   (void)V;
 }
 

@@ -67,6 +67,52 @@ TEST_P(ModelTest, GreedyTokenIsTheArgmaxOfTheLogits) {
   EXPECT_EQ(model->greedy_token(), int32_t(std::max_element(l.begin(), l.end()) - l.begin()));
 }
 
+// greedy_decode (the next token fed back on the backend, read one step behind) against the plain loop
+// "forward(&tok, 1); tok = greedy_token()": the same tokens and the same position afterwards, when emit runs out
+// of tokens, when it refuses one (the step queued for it is dropped), and when the context fills up.
+std::vector<int32_t> token_loop(Model& m, const std::vector<int32_t>& prompt, int n) {
+  m.reset();
+  m.forward(prompt.data(), int(prompt.size()));
+  std::vector<int32_t> out = {m.greedy_token()};
+  while (int(out.size()) < n && m.position() < m.max_context()) {
+    m.forward(&out.back(), 1);
+    out.push_back(m.greedy_token());
+  }
+  return out;
+}
+
+TEST_P(ModelTest, GreedyDecodeEqualsTheTokenLoop) {
+  const auto dir = test::write_tiny_model(GetParam());
+  auto be = make_cpu_backend(1);
+  ModelOptions opt;
+  opt.max_context = 5 + 6;
+  auto model = Model::load(dir, *be, opt);
+  const auto prompt = some_ids(5, model->config().vocab_size, 11);
+  for (int n : {1, 4, 20}) {  // 20: the context (11) fills after 7 tokens
+    SCOPED_TRACE("n " + std::to_string(n));
+    const auto want = token_loop(*model, prompt, n);
+    const int want_pos = model->position();
+    model->reset();
+    model->forward(prompt.data(), int(prompt.size()));
+    std::vector<int32_t> got;
+    model->greedy_decode(n, [&](int32_t t) { return got.push_back(t), true; });
+    EXPECT_EQ(got, want);
+    EXPECT_EQ(model->position(), want_pos);
+  }
+  // emit refuses the third token: two steps stay in the cache, the one queued for the third is dropped.
+  model->reset();
+  model->forward(prompt.data(), int(prompt.size()));
+  std::vector<int32_t> got;
+  model->greedy_decode(10, [&](int32_t t) { return got.push_back(t), got.size() < 3; });
+  EXPECT_EQ(got, token_loop(*model, prompt, 3));
+  model->reset();
+  model->forward(prompt.data(), int(prompt.size()));
+  int seen = 0;
+  model->greedy_decode(10, [&](int32_t) { return ++seen < 3; });
+  EXPECT_EQ(model->position(), 5 + 2);
+  EXPECT_THROW(model->logits(), Error);  // the last forward was dropped
+}
+
 INSTANTIATE_TEST_SUITE_P(Archs, ModelTest, ::testing::Values("qwen3", "qwen2", "llama"));
 
 TEST(ModelErrors, IdOutOfVocabulary) {

@@ -37,6 +37,8 @@ struct StepState {
 
 namespace {
 
+constexpr size_t kReadSlot = Backend::kReadBytes + 16;  // read_async: data, then the error word (16-aligned)
+
 void require(bool ok, const std::string& what) {
   if (!ok) throw Error("cuda backend: " + what);
 }
@@ -111,6 +113,8 @@ CudaBackend::CudaBackend(const CudaOptions& opts) : opts_(opts), ws_(std::make_u
     FS_CUDA(cudaMalloc(&dev_err_, sizeof(unsigned)));
     FS_CUDA(cudaMemsetAsync(dev_err_, 0, sizeof(unsigned), stream_));
     FS_CUDA(cudaMallocHost(&host_err_, sizeof(unsigned)));
+    FS_CUDA(cudaMallocHost(&read_pinned_, 2 * kReadSlot));
+    for (auto& e : read_done_) FS_CUDA(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
     size_t bytes = 0;
     carve(nullptr, &bytes);
     FS_CUDA(cudaMalloc(&workspace_, bytes));
@@ -121,6 +125,9 @@ CudaBackend::CudaBackend(const CudaOptions& opts) : opts_(opts), ws_(std::make_u
     cuda::init_attention_attributes();
   } catch (...) {
     if (workspace_) cudaFree(workspace_);
+    for (auto& e : read_done_)
+      if (e) cudaEventDestroy(e);
+    if (read_pinned_) cudaFreeHost(read_pinned_);
     if (host_err_) cudaFreeHost(host_err_);
     if (dev_err_) cudaFree(dev_err_);
     if (stream_) cudaStreamDestroy(stream_);
@@ -137,6 +144,8 @@ CudaBackend::~CudaBackend() {
   for (void* p : act_scratch_) cudaFree(p);
   for (void* p : scratch_) cudaFree(p);
   cudaFree(workspace_);
+  for (auto& e : read_done_) cudaEventDestroy(e);
+  cudaFreeHost(read_pinned_);
   cudaFreeHost(host_err_);
   cudaFree(dev_err_);
   cudaStreamDestroy(stream_);
@@ -206,6 +215,25 @@ void CudaBackend::to_host(void* host_dst, const void* src, size_t bytes) {
   FS_CUDA(cudaMemcpyAsync(host_err_, dev_err_, sizeof(unsigned), cudaMemcpyDeviceToHost, stream_));
   FS_CUDA(cudaStreamSynchronize(stream_));
   check_errors();
+}
+
+// A slot of read_pinned_: the bytes, then the device error word as it was when they were copied.
+void CudaBackend::read_async(int slot, const void* src, size_t bytes) {
+  require(!capturing(), "read_async() inside run_recorded");
+  require((slot == 0 || slot == 1) && bytes <= kReadBytes, "read_async: slot 0 or 1, at most 16 bytes");
+  unsigned char* at = read_pinned_ + size_t(slot) * kReadSlot;
+  if (bytes) FS_CUDA(cudaMemcpyAsync(at, src, bytes, cudaMemcpyDeviceToHost, stream_));
+  FS_CUDA(cudaMemcpyAsync(at + kReadBytes, dev_err_, sizeof(unsigned), cudaMemcpyDeviceToHost, stream_));
+  FS_CUDA(cudaEventRecord(read_done_[slot], stream_));
+}
+
+void CudaBackend::wait_read(int slot, void* host_dst, size_t bytes) {
+  require((slot == 0 || slot == 1) && bytes <= kReadBytes, "wait_read: slot 0 or 1, at most 16 bytes");
+  FS_CUDA(cudaEventSynchronize(read_done_[slot]));
+  const unsigned char* at = read_pinned_ + size_t(slot) * kReadSlot;
+  std::memcpy(host_err_, at + kReadBytes, sizeof(unsigned));
+  check_errors();
+  std::memcpy(host_dst, at, bytes);
 }
 
 // Device to device on the stream; `fs bench` times this copy to measure the bandwidth it reports against.

@@ -24,6 +24,7 @@
 
 struct CUstream_st;
 struct CUgraphExec_st;
+struct CUevent_st;
 
 namespace fs {
 namespace cuda {
@@ -69,6 +70,9 @@ class CudaBackend final : public Backend {
   void release(void* p) override;
   void to_device(void* dst, const void* host_src, size_t bytes) override;
   void to_host(void* host_dst, const void* src, size_t bytes) override;
+  // Into pinned memory, with the device error word beside it, and an event to wait on.
+  void read_async(int slot, const void* src, size_t bytes) override;
+  void wait_read(int slot, void* host_dst, size_t bytes) override;
   void copy(void* dst, const void* src, size_t bytes) override;
   Weight upload(const Weight& host) override;
   DType kv_dtype() const override { return opts_.kv_dtype; }
@@ -143,6 +147,8 @@ class CudaBackend final : public Backend {
   CUstream_st* stream_ = nullptr;
   unsigned* dev_err_ = nullptr;   // device error word
   unsigned* host_err_ = nullptr;  // pinned copy of it
+  unsigned char* read_pinned_ = nullptr;  // 2 slots of kReadBytes data + the error word (read_async)
+  CUevent_st* read_done_[2] = {};
   void* workspace_ = nullptr;     // one allocation, carved into the decode-attention / argmax workspaces
   std::unique_ptr<cuda::Workspace> ws_;
   std::vector<void*> act_scratch_;  // every bf16 activation buffer ever made (graphs may point at old ones)
