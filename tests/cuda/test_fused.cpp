@@ -60,6 +60,30 @@ TEST_F(CudaFused, RmsnormMatmulMatchesComposedCpu) {
     }
 }
 
+// Few rows of many columns run with two warps per row (gemv_shape's split): the norm's sum of squares and the dot
+// products are then added over the two halves in shared memory. One matrix of 500 rows (a partial last block).
+TEST_F(CudaFused, RmsnormMatmulSplitRowsMatchesComposedCpu) {
+  uint32_t seed = 7050;
+  const int dim = 4096, rows = 500;
+  HostWeight norm = make_weight(1, dim, DType::BF16, seed++, 1.f);
+  HostWeight w = make_weight(rows, dim, DType::BF16, seed++);
+  HostWeight bias = make_weight(1, rows, DType::BF16, seed++, 0.5f);
+  const auto x = random_floats(dim, seed++, 2.f);
+  Mem mc(*cpu_), mg(*gpu_);
+  float* hc = mc.alloc<float>(dim);
+  float* oc = mc.alloc<float>(rows);
+  cpu_->rmsnorm(mc.put(x), cpu_->upload(norm.w), 1e-6f, 1, dim, hc);
+  const Weight bc = cpu_->upload(bias.w);
+  cpu_->matmul(hc, 1, cpu_->upload(w.w), &bc, oc, false);
+  const Weight wg = gpu_->upload(w.w), bg = gpu_->upload(bias.w);
+  const Weight* wp[1] = {&wg};
+  const Weight* bp[1] = {&bg};
+  float* og[1] = {mg.alloc<float>(rows)};
+  mg.poison(og[0], rows);
+  gpu_->rmsnorm_matmul(mg.put(x), gpu_->upload(norm.w), 1e-6f, 1, mg.alloc<float>(dim), 1, wp, bp, og);
+  EXPECT_LE(rel_l2(mg.get(og[0], rows), mc.get(oc, rows)), kF32Tol);
+}
+
 TEST_F(CudaFused, RmsnormSwigluMatchesComposedCpu) {
   uint32_t seed = 7100;
   // n = 1: one fused kernel (dim 2048 as Llama-3.2-1B: rows of two batches of loads per lane);

@@ -15,9 +15,10 @@
 //   * up to 16 loads per lane issued before the first is used (a whole 1024-col row is 4 loads per lane, so the
 //     full matrix is in flight at once; rows up to 4096 bf16 in one batch, longer ones in batches of 4, which
 //     measured faster than batches of 16: gemv_shape);
-//   * one warp per row: 1024 rows = 256 blocks of 4 warps, enough to cover 132 SMs. Where the grid stays large
+//   * one warp per row: 2048 rows = 512 blocks of 4 warps, enough to cover 132 SMs. Where the grid stays large
 //     enough, a warp takes 2 or 4 rows so that each lane still has 16 vectors in flight (a 1024-col bf16 row is
-//     only 4): the lm head, 151 936 × 1024, went from 68% to 98% of copy bandwidth with 4 rows per warp;
+//     only 4): the lm head, 151 936 × 1024, went from 68% to 98% of copy bandwidth with 4 rows per warp. Where it
+//     would be small (1024 rows of 2048–3072 columns), two warps share a row instead (gemv_shape);
 //   * the first batch of weight loads is issued BEFORE grid_dep_wait(): under Programmatic Dependent Launch the
 //     kernel starts while the kernels before it still run, and the weights (which no kernel writes) are already
 //     on their way when the activations become ready. This hides most of the gap between decode kernels.
@@ -96,18 +97,21 @@ __device__ __forceinline__ void load_vec(const void* p, DType t, int c0, float* 
 
 // RW output rows per warp (1, 2 or 4: tall matrices with short rows take several, so a warp keeps 16 loads in
 // flight); NM weight rows streamed per warp (RW, or 2 for the gate/up pair of SWIGLU); U vectors per row per lane
-// in one batch (gemv_shape picks them, from measurements).
-template <typename WT, int NT, int RW, int U, bool SWIGLU>
+// in one batch (gemv_shape picks them, from measurements); SPLIT warps share each row (1 or 2: few rows of many
+// columns), warp part s taking the 32-vector groups s, s + SPLIT, ... and the partial sums meeting in shared memory.
+template <typename WT, int NT, int RW, int U, bool SWIGLU, int SPLIT = 1>
 __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const __grid_constant__ GemvParams p) {
   constexpr int E = Unpack<WT>::kElems;  // elements per 16-byte vector
   constexpr int NM = SWIGLU ? 2 : RW;    // weight rows per warp
+  constexpr int kStride = 32 * SPLIT;    // vectors between a lane's consecutive loads of a row
   grid_dep_launch();
-  const int lane = threadIdx.x & 31;
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, part = warp % SPLIT;
   const int b = blockIdx.x;
   const int j = (p.count > 2 && b >= p.block_start[2]) ? 2 : (p.count > 1 && b >= p.block_start[1]) ? 1 : 0;
   const int rows = pick(p.rows, j);
-  const int row0 = ((b - pick(p.block_start, j)) * kWarps + (threadIdx.x >> 5)) * RW;
+  const int row0 = ((b - pick(p.block_start, j)) * (kWarps / SPLIT) + warp / SPLIT) * RW;
   const int nvec = p.cols / E;
+  const int lane_v = part * 32 + lane;  // this lane's first vector of a row
 
   const uint4* wr[NM];
   bool on[NM];
@@ -123,7 +127,7 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const __grid_constant
   uint4 wv[NM][U];
 #pragma unroll
   for (int u = 0; u < U; ++u) {
-    const int v = u * 32 + lane;
+    const int v = u * kStride + lane_v;
 #pragma unroll
     for (int m = 0; m < NM; ++m) {
       if (on[m] && v < nvec) wv[m][u] = ld_stream16(wr[m] + v);
@@ -138,7 +142,7 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const __grid_constant
   for (int m = 0; m < RW; ++m)
     bias_v[m] = !SWIGLU && bias && lane == 0 && on[m] ? load_f32(bias, pick(p.bias_dtype, j), row0 + m) : 0.f;
   grid_dep_wait();
-  if (row0 >= rows) return;
+  if (SPLIT == 1 && row0 >= rows) return;  // split warps stay for the block's barrier (their on[] are all false)
   float* out = pick(p.out, j);
   float prev[NT][RW];
 #pragma unroll
@@ -156,11 +160,11 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const __grid_constant
     for (int m = 0; m < NM; ++m) acc[m][t] = 0.f;
   }
 
-  for (int base = 0; base < nvec; base += U * 32) {
+  for (int base = 0; base < nvec; base += U * kStride) {
     if (base > 0) {
 #pragma unroll
       for (int u = 0; u < U; ++u) {
-        const int v = base + u * 32 + lane;
+        const int v = base + u * kStride + lane_v;
 #pragma unroll
         for (int m = 0; m < NM; ++m)
           if (on[m] && v < nvec) wv[m][u] = ld_stream16(wr[m] + v);
@@ -168,7 +172,7 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const __grid_constant
     }
 #pragma unroll
     for (int u = 0; u < U; ++u) {
-      const int v = base + u * 32 + lane;
+      const int v = base + u * kStride + lane_v;
       if (v >= nvec) continue;
       float wf[NM][E];
 #pragma unroll
@@ -207,6 +211,27 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const __grid_constant
     for (int m = 0; m < NM; ++m) acc[m][t] = warp_sum(acc[m][t]);
     if (norm) ss[t] = warp_sum(ss[t]);
   }
+  if constexpr (SPLIT > 1) {
+    __shared__ float part_acc[kWarps][NM][NT], part_ss[kWarps][NT];
+    if (lane == 0) {
+#pragma unroll
+      for (int t = 0; t < NT; ++t) {
+        part_ss[warp][t] = ss[t];
+#pragma unroll
+        for (int m = 0; m < NM; ++m) part_acc[warp][m][t] = acc[m][t];
+      }
+    }
+    __syncthreads();
+    if (part != 0 || row0 >= rows) return;
+#pragma unroll
+    for (int t = 0; t < NT; ++t)
+#pragma unroll
+      for (int s = 1; s < SPLIT; ++s) {
+        ss[t] += part_ss[warp + s][t];
+#pragma unroll
+        for (int m = 0; m < NM; ++m) acc[m][t] += part_acc[warp + s][m][t];
+      }
+  }
   if (lane != 0) return;
 #pragma unroll
   for (int t = 0; t < NT; ++t) {
@@ -230,6 +255,7 @@ __global__ void __launch_bounds__(kWarps * 32) gemv_kernel(const __grid_constant
 // The launch shape: rows per warp and vectors per lane per row.
 struct Shape {
   int rw, u;
+  int split = 1;  // warps per row
 };
 // bf16 at n = 1 (the decode case that matters), chosen by measurement (H200, 2026-11-26: fs_cuda_bench's GEMV table
 // and fs bench; docs/cuda-backend.md, sections 4 and 5):
@@ -240,7 +266,12 @@ struct Shape {
 //     q 3.44 → 2.96 µs, o 4.42 → 3.95; Llama-3.2-1B q and o 5.20 → 4.81 (against U sized to the row);
 //   * rows of more than 16 vectors per lane (Llama-3.2-1B's down, 8192 columns): U = 4 in several batches,
 //     16.6 → 15.6 µs (U = 8 was slower in the decode step);
-//   * the gate/up pair (SWIGLU): U = 4 (Llama-3.2-1B's 2048-column rows had 8).
+//   * the gate/up pair (SWIGLU): U = 4 (Llama-3.2-1B's 2048-column rows had 8);
+//   * few rows of many columns — one-row warps would fill fewer than two blocks per SM, and a row has at least 8
+//     vectors per lane (Qwen3-0.6B's o and down, 1024 rows): two warps per row (SPLIT = 2), so the grid doubles and
+//     each lane streams half the row. o 3.71 → 2.90 µs, down 5.07 → 3.78, and Qwen3-0.6B decodes at 1,313 tok/s
+//     instead of 1,218 (sixth session); splitting Llama-3.2-1B's 2048-row q, o and down too (four blocks per SM
+//     already) was slower: 990 → 947.
 // Together: Llama-3.2-1B decodes at 937 tok/s instead of 885, Qwen3-0.6B unchanged (1,115–1,119). Tried and not
 // kept: two gate/up pairs per warp, and launching at most one wave of blocks that walk the rows grid-stride
 // (gate/up alone 13.0 → 11.0 µs, the decode step no faster; bench/results/2026-11-26-h200-experiments.md).
@@ -253,6 +284,7 @@ Shape gemv_shape(const GemvParams& p, bool bf16, bool swiglu, int sms) {
   for (int j = 0; j < p.count; ++j) total_rows += p.rows[j];
   for (int rw : {4, 2})
     if (rw * per_row <= 16 && total_rows / (kWarps * rw) >= 2 * sms) return {rw, 16 / rw};
+  if (per_row >= 8 && total_rows <= 2 * sms * kWarps) return {1, per_row / 2 > 16 ? 4 : 16, 2};
   return {1, per_row > 16 ? 4 : 16};
 }
 
@@ -263,7 +295,7 @@ void run(const Ctx& c, GemvParams p, bool swiglu) {
   int blocks = 0;
   for (int j = 0; j < 3; ++j) {
     p.block_start[j] = blocks;
-    if (j < p.count && (!swiglu || j == 0)) blocks += int(ceil_div(p.rows[j], size_t(kWarps) * sh.rw));
+    if (j < p.count && (!swiglu || j == 0)) blocks += int(ceil_div(p.rows[j], size_t(kWarps / sh.split) * sh.rw));
   }
   if (swiglu) p.block_start[1] = p.block_start[2] = blocks;  // both matrices are read by the same warps
   const dim3 grid(blocks), block(kWarps * 32);
@@ -279,6 +311,10 @@ void run(const Ctx& c, GemvParams p, bool swiglu) {
       launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 4, 4, false>, p);
     } else if (sh.rw == 2) {
       launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 2, 8, false>, p);
+    } else if (sh.split == 2 && sh.u == 4) {
+      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 4, false, 2>, p);
+    } else if (sh.split == 2) {
+      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 16, false, 2>, p);
     } else if (sh.u == 4) {
       launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 4, false>, p);
     } else {
