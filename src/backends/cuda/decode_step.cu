@@ -36,10 +36,10 @@
 // the tests hold it to the op path and to the CPU oracle.
 //
 // Status: opt-in (CudaOptions::persistent, FS_CUDA_ENABLE=persistent), because it is measured SLOWER than the
-// op-by-op decode on both target models (H200: Qwen3-0.6B 869 vs 1,035 tok/s, Llama-3.2-1B 725 vs 837). The
-// weights stream at 2.8–3.4 TB/s inside the phases, but the chain of stalls between them — five grid barriers per
-// layer (~1.5–2 µs each), the attention phase, the norms — costs 22–33 µs per layer and the ring (2–3 stages of
-// 64 KB) cannot hide that much. FS_STEP_TRACE=N prints where step N's time goes; docs/cuda-backend.md, section 7.
+// op-by-op decode on both target models (H200, sixth session: Qwen3-0.6B 881 vs 1,317 tok/s, Llama-3.2-1B 727
+// vs 994). The weights stream at 2.8–3.4 TB/s inside the phases, but the chain of stalls between them — five grid
+// barriers per layer (~1.5–2 µs each), the attention phase, the norms — costs 22–33 µs per layer and the ring (2–3
+// stages of 64 KB) cannot hide that much. FS_STEP_TRACE=N prints where step N's time goes; docs/cuda-backend.md, section 7.
 #include "backends/cuda/attention_splits.cuh"
 #include "backends/cuda/ops.h"
 
