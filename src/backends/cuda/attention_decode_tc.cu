@@ -144,7 +144,6 @@ __global__ void __launch_bounds__(kWarps * 32, 1) attn_decode_tc_kernel(const __
   const bool bad = P < 0 || P >= p.capacity;
   const int L = P + 1, chunk = bad ? 1 : split_chunk(L, p.splits.max_splits), S = bad ? 0 : (L + chunk - 1) / chunk;
   const int p0 = s * chunk, p1 = min(L, p0 + chunk);
-  const int early_end = fused ? min(p1, P) : p0;  // rows [p0, early_end) are read before grid_dep_wait()
 
   // One warp step's cache rows [pb, pb + 16) below `end` (the rest load as zeros: the cache there may hold
   // anything, NaN included, and 0 · NaN would poison the products).
@@ -169,11 +168,10 @@ __global__ void __launch_bounds__(kWarps * 32, 1) attn_decode_tc_kernel(const __
   // Warp w walks steps pb, pb + kStride, ... of the split; ra and rb hold two of them.
   StepRegs<D> ra, rb;
   int pb = p0 + warp * kStep;
-  if (s < S) {
+  if (fused && s < S) {
+    const int early_end = min(p1, P);  // rows before P; row P comes from shared memory below
     if (pb < p1) load(ra, pb, early_end);
     if (pb + kStride < p1) load(rb, pb + kStride, early_end);
-  }
-  if (fused && s < S) {
     // The block's tables, once (sincosf with a large angle takes the slow, exact range reduction, and the norm
     // weights are scalar loads: measured, doing both per lane made the fused kernel slower than two kernels).
     for (int j = threadIdx.x; j < D; j += blockDim.x) {

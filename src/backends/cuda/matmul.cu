@@ -115,6 +115,7 @@ __global__ void __launch_bounds__(kWarps * 32, gemv_min_blocks<WT, RW, U>())
   constexpr int kStride = 32 * SPLIT;    // vectors between a lane's consecutive loads of a row
   grid_dep_launch();
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, part = warp % SPLIT;
+  const bool writer = lane == 0 && part == 0;  // the lane that stores the warp's rows
   const int b = blockIdx.x;
   const int j = (p.count > 2 && b >= p.block_start[2]) ? 2 : (p.count > 1 && b >= p.block_start[1]) ? 1 : 0;
   const int rows = pick(p.rows, j);
@@ -149,7 +150,7 @@ __global__ void __launch_bounds__(kWarps * 32, gemv_min_blocks<WT, RW, U>())
   float bias_v[RW];
 #pragma unroll
   for (int m = 0; m < RW; ++m)
-    bias_v[m] = !SWIGLU && bias && lane == 0 && on[m] ? load_f32(bias, pick(p.bias_dtype, j), row0 + m) : 0.f;
+    bias_v[m] = !SWIGLU && bias && writer && on[m] ? load_f32(bias, pick(p.bias_dtype, j), row0 + m) : 0.f;
   grid_dep_wait();
   if (SPLIT == 1 && row0 >= rows) return;  // split warps stay for the block's barrier (their on[] are all false)
   float* out = pick(p.out, j);
@@ -158,7 +159,7 @@ __global__ void __launch_bounds__(kWarps * 32, gemv_min_blocks<WT, RW, U>())
   for (int t = 0; t < NT; ++t)
 #pragma unroll
     for (int m = 0; m < RW; ++m)
-      prev[t][m] = p.accumulate && lane == 0 && t < p.n && on[m] ? out[size_t(t) * rows + row0 + m] : 0.f;
+      prev[t][m] = p.accumulate && writer && t < p.n && on[m] ? out[size_t(t) * rows + row0 + m] : 0.f;
 
   const bool norm = p.norm != nullptr;
   float acc[NM][NT], ss[NT];
@@ -275,15 +276,15 @@ struct Shape {
 //     q 3.44 → 2.96 µs, o 4.42 → 3.95; Llama-3.2-1B q and o 5.20 → 4.81 (against U sized to the row);
 //   * rows of more than 16 vectors per lane (Llama-3.2-1B's down, 8192 columns): U = 4 in several batches,
 //     16.6 → 15.6 µs (U = 8 was slower in the decode step);
-//   * the gate/up pair (SWIGLU): U = 4 (Llama-3.2-1B's 2048-column rows had 8);
-//   * few rows of many columns — one-row warps would fill fewer than two blocks per SM, and a row has at least 8
-//     vectors per lane (Qwen3-0.6B's o and down, 1024 rows): two warps per row (SPLIT = 2), so the grid doubles and
-//     each lane streams half the row. o 3.71 → 2.90 µs, down 5.07 → 3.78, and Qwen3-0.6B decodes at 1,313 tok/s
-//     instead of 1,218 (sixth session); splitting Llama-3.2-1B's 2048-row q, o and down too (four blocks per SM
-//     already) was slower: 990 → 947.
-// Together: Llama-3.2-1B decodes at 937 tok/s instead of 885, Qwen3-0.6B unchanged (1,115–1,119). Tried and not
-// kept: two gate/up pairs per warp, and launching at most one wave of blocks that walk the rows grid-stride
-// (gate/up alone 13.0 → 11.0 µs, the decode step no faster; bench/results/2026-11-26-h200-experiments.md).
+//   * the gate/up pair (SWIGLU): U = 4 (Llama-3.2-1B's 2048-column rows had 8).
+// Together (fifth session): Llama-3.2-1B decodes at 937 tok/s instead of 885, Qwen3-0.6B unchanged (1,115–1,119).
+// Tried and not kept: two gate/up pairs per warp, and launching at most one wave of blocks that walk the rows
+// grid-stride (gate/up alone 13.0 → 11.0 µs, the decode step no faster; the experiment log in bench/results).
+// Sixth session: few rows of many columns — one-row warps would fill fewer than two blocks per SM, and a row has at
+// least 8 vectors per lane (Qwen3-0.6B's o and down, 1024 rows) — run two warps per row (SPLIT = 2), so the grid
+// doubles and each lane streams half the row: o 3.71 → 2.90 µs, down 5.07 → 3.78, and Qwen3-0.6B decodes at
+// 1,313 tok/s instead of 1,218. Splitting Llama-3.2-1B's 2048-row q, o and down too (four blocks per SM already)
+// was slower: 990 → 947.
 // Other dtypes and n > 1 use one row per warp and U = 16 (8 for n > 1).
 Shape gemv_shape(const GemvParams& p, bool bf16, bool swiglu, int sms) {
   const int per_row = std::max(1, int(size_t(p.cols) * 2 / (16 * 32)));  // 16-byte vectors per lane for a bf16 row
