@@ -24,50 +24,37 @@ GenerateStats generate(Model& model, const std::vector<int32_t>& prompt, const G
   auto is_stop = [&](int32_t t) {
     return std::find(opt.stop_ids.begin(), opt.stop_ids.end(), t) != opt.stop_ids.end();
   };
-  auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto t1 = t0;
   model.forward(prompt.data(), int(prompt.size()));
+
+  // Counts a new token and hands it over; false: generation ends with it. The budget and the context are checked
+  // by the loops below.
+  auto emit = [&](int32_t tok) {
+    if (st.generated++ == 0) {
+      st.prefill_seconds = seconds_since(t0);  // prompt → first token
+      t1 = std::chrono::steady_clock::now();
+    }
+    context.push_back(tok);
+    if (!on_token(tok)) return false;
+    if (is_stop(tok)) {
+      st.stopped_by_eos = true;
+      return false;
+    }
+    return true;
+  };
 
   if (opt.sampling.greedy() && opt.sampling.repetition_penalty == 1.0f) {
     // Greedy without a repetition penalty needs only the argmax, which the backend computes in place and feeds to
-    // the next step itself; the host reads each token one step behind (Model::greedy_decode). Same tokens, same
-    // stopping rules as the sampling loop below.
-    auto t1 = t0;
-    model.greedy_decode(std::max(1, opt.max_new_tokens), [&](int32_t tok) {
-      if (st.generated++ == 0) {
-        st.prefill_seconds = seconds_since(t0);
-        t1 = std::chrono::steady_clock::now();
-      }
-      if (!on_token(tok)) return false;
-      if (is_stop(tok)) {
-        st.stopped_by_eos = true;
-        return false;
-      }
-      return true;
-    });
-    st.decode_seconds = seconds_since(t1);
-    return st;
-  }
-
-  auto next = [&]() -> int32_t {
-    auto logits = model.logits();
-    return sampler.sample(logits, context);
-  };
-  int32_t tok = next();
-  st.prefill_seconds = seconds_since(t0);
-
-  auto t1 = std::chrono::steady_clock::now();
-  for (;;) {
-    ++st.generated;
-    context.push_back(tok);
-    const bool stop = is_stop(tok);
-    if (!on_token(tok)) break;
-    if (stop) {
-      st.stopped_by_eos = true;
-      break;
+    // the next step itself; the host reads each token one step behind (Model::greedy_decode).
+    model.greedy_decode(std::max(1, opt.max_new_tokens), emit);
+  } else {
+    for (;;) {
+      auto logits = model.logits();
+      const int32_t tok = sampler.sample(logits, context);
+      if (!emit(tok) || st.generated >= opt.max_new_tokens || model.position() >= model.max_context()) break;
+      model.forward(&tok, 1);
     }
-    if (st.generated >= opt.max_new_tokens || model.position() >= model.max_context()) break;
-    model.forward(&tok, 1);
-    tok = next();
   }
   st.decode_seconds = seconds_since(t1);
   return st;

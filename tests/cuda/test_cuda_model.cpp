@@ -16,6 +16,7 @@
 #include "backends/cuda/cuda_backend.h"
 #include "engine/generate.h"
 #include "engine/model.h"
+#include "greedy_loop.h"
 #include "test_util.h"
 
 namespace fs {
@@ -109,14 +110,7 @@ TEST_P(CudaModel, MatchesGoldenAndCpu) {
   // generate ran Model::greedy_decode (the token fed back on the GPU, read one step behind): exactly the tokens
   // and the position of the plain loop on the same GPU.
   const int pos_after = mg->position();
-  mg->reset();
-  mg->forward(prompt.data(), int(prompt.size()));
-  std::vector<int32_t> loop = {mg->greedy_token()};
-  while (loop.size() < want.size()) {
-    mg->forward(&loop.back(), 1);
-    loop.push_back(mg->greedy_token());
-  }
-  EXPECT_EQ(got, loop);
+  EXPECT_EQ(got, test::greedy_token_loop(*mg, prompt, int(want.size())));
   EXPECT_EQ(pos_after, mg->position());
   (void)V;
 }

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "engine/model.h"
+#include "greedy_loop.h"
 #include "test_util.h"
 #include "tiny_model.h"
 #include "util/error.h"
@@ -68,19 +69,8 @@ TEST_P(ModelTest, GreedyTokenIsTheArgmaxOfTheLogits) {
 }
 
 // greedy_decode (the next token fed back on the backend, read one step behind) against the plain loop
-// "forward(&tok, 1); tok = greedy_token()": the same tokens and the same position afterwards, when emit runs out
-// of tokens, when it refuses one (the step queued for it is dropped), and when the context fills up.
-std::vector<int32_t> token_loop(Model& m, const std::vector<int32_t>& prompt, int n) {
-  m.reset();
-  m.forward(prompt.data(), int(prompt.size()));
-  std::vector<int32_t> out = {m.greedy_token()};
-  while (int(out.size()) < n && m.position() < m.max_context()) {
-    m.forward(&out.back(), 1);
-    out.push_back(m.greedy_token());
-  }
-  return out;
-}
-
+// (greedy_loop.h): the same tokens and the same position afterwards, when emit runs out of tokens, when it refuses
+// one (the step queued for it is dropped), and when the context fills up.
 TEST_P(ModelTest, GreedyDecodeEqualsTheTokenLoop) {
   const auto dir = test::write_tiny_model(GetParam());
   auto be = make_cpu_backend(1);
@@ -90,7 +80,7 @@ TEST_P(ModelTest, GreedyDecodeEqualsTheTokenLoop) {
   const auto prompt = some_ids(5, model->config().vocab_size, 11);
   for (int n : {1, 4, 20}) {  // 20: the context (11) fills after 7 tokens
     SCOPED_TRACE("n " + std::to_string(n));
-    const auto want = token_loop(*model, prompt, n);
+    const auto want = test::greedy_token_loop(*model, prompt, n);
     const int want_pos = model->position();
     model->reset();
     model->forward(prompt.data(), int(prompt.size()));
@@ -104,7 +94,7 @@ TEST_P(ModelTest, GreedyDecodeEqualsTheTokenLoop) {
   model->forward(prompt.data(), int(prompt.size()));
   std::vector<int32_t> got;
   model->greedy_decode(10, [&](int32_t t) { return got.push_back(t), got.size() < 3; });
-  EXPECT_EQ(got, token_loop(*model, prompt, 3));
+  EXPECT_EQ(got, test::greedy_token_loop(*model, prompt, 3));
   model->reset();
   model->forward(prompt.data(), int(prompt.size()));
   int seen = 0;
