@@ -60,8 +60,8 @@ TEST_F(CudaFused, RmsnormMatmulMatchesComposedCpu) {
     }
 }
 
-// Few rows of many columns run with two warps per row (gemv_shape's split): the norm's sum of squares and the dot
-// products are then added over the two halves in shared memory. One matrix of 500 rows (a partial last block).
+// Long rows run with two or four warps per row (gemv_shape's split): the norm's sum of squares and the dot products
+// are then added over the parts in shared memory. One matrix of 500 rows of 4096 columns (four warps per row).
 TEST_F(CudaFused, RmsnormMatmulSplitRowsMatchesComposedCpu) {
   uint32_t seed = 7050;
   const int dim = 4096, rows = 500;
@@ -86,9 +86,10 @@ TEST_F(CudaFused, RmsnormMatmulSplitRowsMatchesComposedCpu) {
 
 TEST_F(CudaFused, RmsnormSwigluMatchesComposedCpu) {
   uint32_t seed = 7100;
-  // n = 1: one fused kernel (dim 2048 as Llama-3.2-1B: rows of two batches of loads per lane);
-  // n = 2: GEMVs + swiglu; n = 40: one GEMM launch + swiglu.
-  for (auto [n, dim] : {std::pair{1, 1024}, std::pair{1, 2048}, std::pair{2, 1024}, std::pair{40, 1024}}) {
+  // n = 1: one fused kernel; dim 1024 one warp per row pair, 2048 (Llama-3.2-1B), 3072 and 8192 four warps per
+  // pair with 2, 3 and 8 vectors per lane. n = 2: GEMVs + swiglu; n = 40: one GEMM launch + swiglu.
+  for (auto [n, dim] : {std::pair{1, 1024}, std::pair{1, 2048}, std::pair{1, 3072}, std::pair{1, 8192},
+                        std::pair{2, 1024}, std::pair{40, 1024}}) {
     SCOPED_TRACE("n " + std::to_string(n) + ", dim " + std::to_string(dim));
     const int inter = 3072;
     HostWeight norm = make_weight(1, dim, DType::BF16, seed++, 1.f);

@@ -13,12 +13,12 @@
 //
 //   * 16-byte loads, coalesced (a warp reads 512 contiguous bytes per instruction), marked L1::no_allocate;
 //   * up to 16 loads per lane issued before the first is used (a whole 1024-col row is 4 loads per lane, so the
-//     full matrix is in flight at once; rows up to 4096 bf16 in one batch, longer ones in batches of 4, which
-//     measured faster than batches of 16: gemv_shape);
+//     full matrix is in flight at once; rows up to 8192 bf16 in one batch over the warps that share them, longer
+//     ones in batches of 8 vectors per lane: gemv_shape);
 //   * one warp per row: 2048 rows = 512 blocks of 4 warps, enough to cover 132 SMs. Where the grid stays large
 //     enough, a warp takes 2 or 4 rows so that each lane still has 16 vectors in flight (a 1024-col bf16 row is
-//     only 4): the lm head, 151 936 × 1024, went from 68% to 98% of copy bandwidth with 4 rows per warp. Where it
-//     would be small (1024 rows of 2048–3072 columns), two warps share a row instead (gemv_shape);
+//     only 4): the lm head, 151 936 × 1024, went from 68% to 98% of copy bandwidth with 4 rows per warp. Long rows
+//     (2048 columns or more) are shared by 2 or 4 warps instead, each lane streaming 2–8 vectors (gemv_shape);
 //   * the first batch of weight loads is issued BEFORE grid_dep_wait(): under Programmatic Dependent Launch the
 //     kernel starts while the kernels before it still run, and the weights (which no kernel writes) are already
 //     on their way when the activations become ready. This hides most of the gap between decode kernels.
@@ -33,6 +33,7 @@
 // may pair rows r of W_gate and W_up into silu(g)·u (the SwiGLU MLP input in one kernel). x stays f32: the GEMV
 // path matches the CPU oracle to f32 rounding (~1e-6 relative), unlike the bf16 tensor-core prefill path.
 #include "backends/cuda/ops.h"
+#include "util/error.h"
 
 namespace fs::cuda {
 namespace {
@@ -285,17 +286,49 @@ struct Shape {
 // doubles and each lane streams half the row: o 3.71 → 2.90 µs, down 5.07 → 3.78, and Qwen3-0.6B decodes at
 // 1,313 tok/s instead of 1,218. Splitting Llama-3.2-1B's 2048-row q, o and down too (four blocks per SM already)
 // was slower: 990 → 947.
+// Seventh session: long rows (at least 2048 columns, 8 vectors per lane) are shared by several warps of a block,
+// whatever the row count — 2 warps for 2048 columns, 4 for longer rows and for the gate/up pair — with U sized to
+// what each lane then streams (2–8 vectors), not 16. After griddepcontrol.wait a warp's own work on its row
+// (unpacking, the FMAs, the shuffle reduction) is on the critical path, and fewer registers let more blocks sit on
+// an SM. H100, one call (decode tg128, the other matrices unchanged): Qwen3-0.6B 1,193 → 1,268 tok/s (o and down),
+// Llama-3.2-1B o 837 → 854, gate/up 837 → 872, down 837 → 861, all together 911; Qwen3-1.7B 545 → 600. The sixth
+// session's split of Llama's 2048-row matrices was slower because it kept U = 16 (990 → 947). Splitting 1024-column
+// rows stays slower (Qwen3-0.6B q/k/v 1,193 → 1,166, gate/up 1,265 → 1,231), and so does one block of 8 warps per SM
+// streaming its share in one batch (so that the next GEMV's blocks fit beside it): 1,339 → 1,195 on an H200.
 // Other dtypes and n > 1 use one row per warp and U = 16 (8 for n > 1).
 Shape gemv_shape(const GemvParams& p, bool bf16, bool swiglu, int sms) {
   const int per_row = std::max(1, int(size_t(p.cols) * 2 / (16 * 32)));  // 16-byte vectors per lane for a bf16 row
   if (!bf16 || p.n != 1) return {1, 16};
-  if (swiglu) return {1, 4};
   int total_rows = 0;
   for (int j = 0; j < p.count; ++j) total_rows += p.rows[j];
-  for (int rw : {4, 2})
-    if (rw * per_row <= 16 && total_rows / (kWarps * rw) >= 2 * sms) return {rw, 16 / rw};
-  if (per_row >= 8 && total_rows <= 2 * sms * kWarps) return {1, per_row / 2 > 16 ? 4 : 16, 2};
-  return {1, per_row > 16 ? 4 : 16};
+  if (!swiglu)
+    for (int rw : {4, 2})
+      if (rw * per_row <= 16 && total_rows / (kWarps * rw) >= 2 * sms) return {rw, 16 / rw};
+  if (per_row >= 8) {
+    const int split = per_row > 8 || swiglu ? 4 : 2;
+    const int per_lane = int(ceil_div(per_row, split));
+    return {1, per_lane <= 2 ? 2 : per_lane <= 4 ? 4 : 8, split};
+  }
+  return {1, swiglu ? 4 : 16};
+}
+
+// The bf16 n = 1 kernel for a launch shape: every shape gemv_shape returns has a case here.
+template <typename WT>
+auto bf16_kernel(const Shape& sh, bool swiglu) -> void (*)(GemvParams) {
+#define FS_GEMV_CASE(RW, U, SW, SPLIT) \
+  if (sh.rw == RW && sh.u == U && swiglu == SW && sh.split == SPLIT) return gemv_kernel<WT, 1, RW, U, SW, SPLIT>;
+  FS_GEMV_CASE(1, 4, true, 1)   // gate/up pairs of short rows
+  FS_GEMV_CASE(1, 2, true, 4)   // gate/up pairs of long rows
+  FS_GEMV_CASE(1, 4, true, 4)
+  FS_GEMV_CASE(1, 8, true, 4)
+  FS_GEMV_CASE(4, 4, false, 1)  // tall matrices of short rows
+  FS_GEMV_CASE(2, 8, false, 1)
+  FS_GEMV_CASE(1, 16, false, 1)  // one row per warp
+  FS_GEMV_CASE(1, 4, false, 2)   // long rows: 2 or 4 warps per row
+  FS_GEMV_CASE(1, 4, false, 4)
+  FS_GEMV_CASE(1, 8, false, 4)
+#undef FS_GEMV_CASE
+  throw Error("matmul (gemv): no kernel for this launch shape");  // gemv_shape and this list disagree: a bug
 }
 
 template <typename WT>
@@ -315,21 +348,7 @@ void run(const Ctx& c, GemvParams p, bool swiglu) {
     return;
   }
   if constexpr (kBf16) {
-    if (swiglu) {
-      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 4, true>, p);
-    } else if (sh.rw == 4) {
-      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 4, 4, false>, p);
-    } else if (sh.rw == 2) {
-      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 2, 8, false>, p);
-    } else if (sh.split == 2 && sh.u == 4) {
-      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 4, false, 2>, p);
-    } else if (sh.split == 2) {
-      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 16, false, 2>, p);
-    } else if (sh.u == 4) {
-      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 4, false>, p);
-    } else {
-      launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 16, false>, p);
-    }
+    launch(c, name, grid, block, 0, bf16_kernel<WT>(sh, swiglu), p);
   } else {
     launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 16, false>, p);
   }
