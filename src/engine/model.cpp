@@ -123,7 +123,7 @@ void Model::forward(const int32_t* ids, int n, bool all_logits) {
   logit_rows_ = all_logits ? n : 1;
 }
 
-void Model::forward_chunk(int n, bool all_logits) {
+void Model::forward_chunk(int n, bool all_logits, int32_t* argmax_to) {
   const int H = cfg_.hidden_size;
   auto body = [&] {
     be_.embed(w_.embed, ids_, n, x_);
@@ -143,15 +143,26 @@ void Model::forward_chunk(int n, bool all_logits) {
     be_.rmsnorm_matmul(last, w_.final_norm, cfg_.rms_norm_eps, rows, xn_, 1, lm_head, nullptr, logits);
   };
   last_row_ = size_t(all_logits ? n - 1 : 0) * cfg_.vocab_size;
+  auto greedy = [&] {
+    if (argmax_to) be_.argmax(logits_ + last_row_, 1, cfg_.vocab_size, argmax_to);
+  };
   // A single token may run as one fused backend call (one persistent kernel on CUDA) instead of the ops below.
   if (n == 1 && !hook_) {
     const DecodeStep step{&cfg_, &w_, kv_.data(), ids_, positions_, inv_freq_, x_, q_, k_, v_, att_, gate_, logits_};
-    if (be_.decode_step(step)) return;
+    if (be_.decode_step(step)) return greedy();
   }
   // A single-token step is the same sequence of ops over the same buffers every time: a backend may record it
-  // once and replay it (CUDA graphs), removing the launch cost of a few hundred small kernels.
-  if (n == 1 && !hook_) be_.run_recorded(all_logits ? "decode-all" : "decode", body);
-  else body();
+  // once and replay it (CUDA graphs), removing the launch cost of a few hundred small kernels. The greedy token's
+  // argmax is recorded with it (its own key), so it is one more kernel of the graph rather than a launch after it.
+  if (n == 1 && !hook_) {
+    be_.run_recorded(argmax_to ? "decode-greedy" : all_logits ? "decode-all" : "decode", [&] {
+      body();
+      greedy();
+    });
+  } else {
+    body();
+    greedy();
+  }
 }
 
 void Model::layer(int l, int n) {
@@ -192,10 +203,9 @@ void Model::greedy_decode(int max_tokens, const std::function<bool(int32_t)>& em
     const bool ahead = i + 1 < max_tokens && pos_ < max_context_;
     if (ahead) {
       be_.to_device(positions_, &pos_, 4);
-      forward_chunk(1, false);
+      forward_chunk(1, false, ids_);  // ends with ids_ = argmax(logits): the next step's input
       ++pos_;
       logit_rows_ = 1;
-      be_.argmax(logits_ + last_row_, 1, cfg_.vocab_size, ids_);
       be_.read_async(slot ^ 1, ids_, 4);
     }
     int32_t tok = 0;

@@ -67,7 +67,8 @@ class Model {
 
  private:
   Model(ModelConfig cfg, const ModelWeights& host, Backend& be, const ModelOptions& opt);
-  void forward_chunk(int n, bool all_logits);
+  // argmax_to: also write the greedy token of the last row there, inside the recorded step (greedy_decode).
+  void forward_chunk(int n, bool all_logits, int32_t* argmax_to = nullptr);
   void layer(int l, int n);
 
   ModelConfig cfg_;

@@ -54,6 +54,32 @@ TEST_F(CudaOps, EmbedBadIdIsReportedAtToHost) {
   EXPECT_THROW(gpu_->to_host(host.data(), out, 4), Error);
 }
 
+// read_async / wait_read (the greedy token's read-back: a kernel writes the bytes and the error word into mapped
+// pinned memory): both slots return their bytes, a slot keeps its bytes until read, and a kernel's error queued
+// before a read is reported by wait_read, once.
+TEST_F(CudaOps, ReadAsyncReturnsBytesAndReportsErrors) {
+  Mem mg(*gpu_);
+  std::vector<int32_t> v = {11, -22, 33, 44};
+  const int32_t* d = mg.put(v);
+  gpu_->read_async(0, d, 16);
+  gpu_->read_async(1, d + 2, 4);
+  int32_t got[4] = {0, 0, 0, 0}, one = 0;
+  gpu_->wait_read(1, &one, 4);
+  gpu_->wait_read(0, got, 16);
+  EXPECT_EQ(std::vector<int32_t>(got, got + 4), v);
+  EXPECT_EQ(one, 33);
+
+  HostWeight t = make_weight(10, 64, DType::BF16, 2);
+  const Weight tg = gpu_->upload(t.w);
+  float* out = mg.alloc<float>(64);
+  gpu_->embed(tg, mg.put(std::vector<int32_t>{10}), 1, out);  // out of range: sets the error word
+  gpu_->read_async(0, d, 4);
+  EXPECT_THROW(gpu_->wait_read(0, &one, 4), Error);
+  gpu_->read_async(1, d + 3, 4);
+  EXPECT_NO_THROW(gpu_->wait_read(1, &one, 4));
+  EXPECT_EQ(one, 44);
+}
+
 TEST_F(CudaOps, RmsnormMatchesCpu) {
   struct Case {
     int rows, dim;

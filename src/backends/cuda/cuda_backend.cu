@@ -113,7 +113,10 @@ CudaBackend::CudaBackend(const CudaOptions& opts) : opts_(opts), ws_(std::make_u
     FS_CUDA(cudaMalloc(&dev_err_, sizeof(unsigned)));
     FS_CUDA(cudaMemsetAsync(dev_err_, 0, sizeof(unsigned), stream_));
     FS_CUDA(cudaMallocHost(&host_err_, sizeof(unsigned)));
-    FS_CUDA(cudaMallocHost(&read_pinned_, 2 * kReadSlot));
+    FS_CUDA(cudaHostAlloc(&read_pinned_, 2 * kReadSlot, cudaHostAllocMapped));
+    void* mapped = nullptr;
+    FS_CUDA(cudaHostGetDevicePointer(&mapped, read_pinned_, 0));
+    read_mapped_ = static_cast<unsigned char*>(mapped);
     for (auto& e : read_done_) FS_CUDA(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
     size_t bytes = 0;
     carve(nullptr, &bytes);
@@ -217,13 +220,12 @@ void CudaBackend::to_host(void* host_dst, const void* src, size_t bytes) {
   check_errors();
 }
 
-// A slot of read_pinned_: the bytes, then the device error word as it was when they were copied.
+// A slot of read_pinned_: the bytes, then the device error word as it was when they were copied. One small kernel
+// writes both straight into the mapped slot (read_back.cu: two copy-engine copies per token cost the step more).
 void CudaBackend::read_async(int slot, const void* src, size_t bytes) {
   require(!capturing(), "read_async() inside run_recorded");
   require((slot == 0 || slot == 1) && bytes <= kReadBytes, "read_async: slot 0 or 1, at most 16 bytes");
-  unsigned char* at = read_pinned_ + size_t(slot) * kReadSlot;
-  if (bytes) FS_CUDA(cudaMemcpyAsync(at, src, bytes, cudaMemcpyDeviceToHost, stream_));
-  FS_CUDA(cudaMemcpyAsync(at + kReadBytes, dev_err_, sizeof(unsigned), cudaMemcpyDeviceToHost, stream_));
+  cuda::read_back(ctx(), src, int(bytes), read_mapped_ + size_t(slot) * kReadSlot, int(kReadBytes));
   FS_CUDA(cudaEventRecord(read_done_[slot], stream_));
 }
 

@@ -148,6 +148,7 @@ class CudaBackend final : public Backend {
   unsigned* dev_err_ = nullptr;   // device error word
   unsigned* host_err_ = nullptr;  // pinned copy of it
   unsigned char* read_pinned_ = nullptr;  // 2 slots of kReadBytes data + the error word (read_async)
+  unsigned char* read_mapped_ = nullptr;  // the same slots as the GPU addresses them
   CUevent_st* read_done_[2] = {};
   void* workspace_ = nullptr;     // one allocation, carved into the decode-attention / argmax workspaces
   std::unique_ptr<cuda::Workspace> ws_;

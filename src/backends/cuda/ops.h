@@ -35,6 +35,9 @@ struct Workspace {
   unsigned* step_barrier = nullptr; // [1] decode_step's grid-barrier counter
 };
 
+// read_back.cu: `bytes` of src, then the error word at byte err_at, into host_slot (pinned, mapped: the kernel
+// writes host memory directly).
+void read_back(const Ctx& c, const void* src, int bytes, void* host_slot, int err_at);
 // embed.cu
 void embed(const Ctx& c, const Weight& table, const int32_t* ids, int n, float* out);
 // rmsnorm.cu
