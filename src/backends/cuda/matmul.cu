@@ -268,33 +268,20 @@ struct Shape {
   int rw, u;
   int split = 1;  // warps per row
 };
-// bf16 at n = 1 (the decode case that matters), chosen by measurement (H200, 2026-11-26: fs_cuda_bench's GEMV table
-// and fs bench; docs/cuda-backend.md, sections 4 and 5):
-//   * tall matrices with short rows: RW = 4 or 2 rows per warp and 16 / RW vectors per batch, as long as the grid
-//     keeps two blocks per SM (the lm heads: 102–111% of the copy bandwidth);
-//   * otherwise one row per warp and U = 16, also for rows of only 4 or 8 vectors per lane, where the registers
-//     held for loads that never happen were expected to cost (fewer blocks resident) but measured faster: Qwen3-0.6B
-//     q 3.44 → 2.96 µs, o 4.42 → 3.95; Llama-3.2-1B q and o 5.20 → 4.81 (against U sized to the row);
-//   * rows of more than 16 vectors per lane (Llama-3.2-1B's down, 8192 columns): U = 4 in several batches,
-//     16.6 → 15.6 µs (U = 8 was slower in the decode step);
-//   * the gate/up pair (SWIGLU): U = 4 (Llama-3.2-1B's 2048-column rows had 8).
-// Together (fifth session): Llama-3.2-1B decodes at 937 tok/s instead of 885, Qwen3-0.6B unchanged (1,115–1,119).
-// Tried and not kept: two gate/up pairs per warp, and launching at most one wave of blocks that walk the rows
-// grid-stride (gate/up alone 13.0 → 11.0 µs, the decode step no faster; the experiment log in bench/results).
-// Sixth session: few rows of many columns — one-row warps would fill fewer than two blocks per SM, and a row has at
-// least 8 vectors per lane (Qwen3-0.6B's o and down, 1024 rows) — run two warps per row (SPLIT = 2), so the grid
-// doubles and each lane streams half the row: o 3.71 → 2.90 µs, down 5.07 → 3.78, and Qwen3-0.6B decodes at
-// 1,313 tok/s instead of 1,218. Splitting Llama-3.2-1B's 2048-row q, o and down too (four blocks per SM already)
-// was slower: 990 → 947.
-// Seventh session: long rows (at least 2048 columns, 8 vectors per lane) are shared by several warps of a block,
-// whatever the row count — 2 warps for 2048 columns, 4 for longer rows and for the gate/up pair — with U sized to
-// what each lane then streams (2–8 vectors), not 16. After griddepcontrol.wait a warp's own work on its row
-// (unpacking, the FMAs, the shuffle reduction) is on the critical path, and fewer registers let more blocks sit on
-// an SM. H100, one call (decode tg128, the other matrices unchanged): Qwen3-0.6B 1,193 → 1,268 tok/s (o and down),
-// Llama-3.2-1B o 837 → 854, gate/up 837 → 872, down 837 → 861, all together 911; Qwen3-1.7B 545 → 600. The sixth
-// session's split of Llama's 2048-row matrices was slower because it kept U = 16 (990 → 947). Splitting 1024-column
-// rows stays slower (Qwen3-0.6B q/k/v 1,193 → 1,166, gate/up 1,265 → 1,231), and so does one block of 8 warps per SM
-// streaming its share in one batch (so that the next GEMV's blocks fit beside it): 1,339 → 1,195 on an H200.
+// bf16 at n = 1 (the decode case that matters), chosen by measurement inside the decode step (H100 and H200,
+// 2026-11-26; docs/cuda-backend.md, section 4, and the experiment log in bench/results):
+//   * tall matrices: RW = 4 or 2 rows per warp and 16 / RW vectors per batch, where RW rows fit in those 16 and the
+//     grid keeps two blocks per SM (the lm heads: 98–101% of the copy bandwidth);
+//   * rows of 2048 columns or more (8+ vectors per lane): SPLIT = 2 warps per row (2048 columns) or 4 (longer rows,
+//     and the gate/up pair), U sized to what each lane then streams (2, 4 or 8 vectors; longer rows loop). After
+//     griddepcontrol.wait a warp's own work on its row (unpacking, FMAs, the shuffle reduction) is on the critical
+//     path, and the small U leaves registers for more blocks per SM. H100, one call: Qwen3-0.6B 1,193 → 1,268
+//     tok/s, Llama-3.2-1B 837 → 926, Qwen3-1.7B 545 → 600 (seventh session; Llama's down 14.9 → 11.6 µs on an
+//     H200). The sixth session's split of Llama's matrices had kept U = 16, and was slower (990 → 947);
+//   * otherwise (1024-column rows) one row per warp and U = 16, though a row is only 4 vectors per lane: sized to
+//     the row it measured slower (fifth session: Qwen3-0.6B q 2.96 → 3.44 µs), and so did splitting these rows
+//     (Qwen3-0.6B q/k/v 1,193 → 1,166 tok/s) or launching one 8-warp block per SM that streams its whole share
+//     (1,339 → 1,195 on an H200). The gate/up pair of such rows: U = 4.
 // Other dtypes and n > 1 use one row per warp and U = 16 (8 for n > 1).
 Shape gemv_shape(const GemvParams& p, bool bf16, bool swiglu, int sms) {
   const int per_row = std::max(1, int(size_t(p.cols) * 2 / (16 * 32)));  // 16-byte vectors per lane for a bf16 row

@@ -4,8 +4,9 @@
 //
 // Why a kernel and not cudaMemcpyAsync: greedy decoding reads every token back (Model::greedy_decode), and two
 // device-to-host copies per token cost the stream more than the bytes — each is a copy-engine operation the compute
-// work between steps waits on. One tiny kernel, launched with PDL right behind the step's last kernel, stores the
-// same 20 bytes over PCIe itself. The event recorded after it tells the host the slot is complete.
+// work between steps waits on. One tiny kernel, queued right behind the step, stores the same 20 bytes over PCIe
+// itself (H100: +1% decode tok/s, with the argmax recorded inside the step). The event recorded after it tells the
+// host the slot is complete.
 #include "backends/cuda/ops.h"
 
 namespace fs::cuda {
