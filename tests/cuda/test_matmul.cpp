@@ -49,8 +49,10 @@ TEST_F(CudaMatmul, AllPathsMatchCpu) {
   struct Shape {
     int rows, cols;
   };
-  const Shape shapes[] = {{1024, 1024}, {2048, 1024}, {1000, 2048}, {999, 2048}, {300, 3072},
-                           {96, 8192},   {70, 16384},  {77, 96},     {33, 37},     {5, 8}};
+  // bf16 at n = 1, by gemv_shape: one warp per row; 2, 4 and 8 warps per row (2048, 3072, 8192 and more columns);
+  // 32768 columns in two batches per lane.
+  const Shape shapes[] = {{1024, 1024}, {2048, 1024}, {1000, 2048}, {999, 2048}, {300, 3072}, {96, 8192},
+                           {70, 16384},  {40, 32768},  {77, 96},     {33, 37},     {5, 8}};
   uint32_t seed = 1000;
   for (DType dt : {DType::BF16, DType::F16, DType::F32})
     for (int n : {1, 2, 3, 4, 5, 77})

@@ -13,12 +13,12 @@
 //
 //   * 16-byte loads, coalesced (a warp reads 512 contiguous bytes per instruction), marked L1::no_allocate;
 //   * up to 16 loads per lane issued before the first is used (a whole 1024-col row is 4 loads per lane, so the
-//     full matrix is in flight at once; rows up to 8192 bf16 in one batch over the warps that share them, longer
+//     full matrix is in flight at once; rows up to 16384 bf16 in one batch over the warps that share them, longer
 //     ones in batches of 8 vectors per lane: gemv_shape);
 //   * one warp per row: 2048 rows = 512 blocks of 4 warps, enough to cover 132 SMs. Where the grid stays large
 //     enough, a warp takes 2 or 4 rows so that each lane still has 16 vectors in flight (a 1024-col bf16 row is
 //     only 4): the lm head, 151 936 × 1024, went from 68% to 98% of copy bandwidth with 4 rows per warp. Long rows
-//     (2048 columns or more) are shared by 2 or 4 warps instead, each lane streaming 2–8 vectors (gemv_shape);
+//     (2048 columns or more) are shared by 2, 4 or 8 warps instead, each lane streaming 2–8 vectors (gemv_shape);
 //   * the first batch of weight loads is issued BEFORE grid_dep_wait(): under Programmatic Dependent Launch the
 //     kernel starts while the kernels before it still run, and the weights (which no kernel writes) are already
 //     on their way when the activations become ready. This hides most of the gap between decode kernels.
@@ -38,7 +38,8 @@
 namespace fs::cuda {
 namespace {
 
-// Rows per block. 2 and 8 measured slower in the decode step (H200: Qwen3-0.6B 1,139 and 1,073 tok/s against 1,149).
+// Warps per block (W) unless a row takes more: 2 and 8 measured slower in the decode step (H200: Qwen3-0.6B 1,139
+// and 1,073 tok/s against 1,149), but rows of more than 4096 columns run 8 warps per row in blocks of 8 (gemv_shape).
 constexpr int kWarps = 4;
 
 struct GemvParams {
@@ -106,10 +107,11 @@ constexpr int gemv_min_blocks() {
 
 // RW output rows per warp (1, 2 or 4: tall matrices with short rows take several, so a warp keeps 16 loads in
 // flight); NM weight rows streamed per warp (RW, or 2 for the gate/up pair of SWIGLU); U vectors per row per lane
-// in one batch (gemv_shape picks them, from measurements); SPLIT warps share each row (1 or 2: few rows of many
-// columns), warp part s taking the 32-vector groups s, s + SPLIT, ... and the partial sums meeting in shared memory.
-template <typename WT, int NT, int RW, int U, bool SWIGLU, int SPLIT = 1>
-__global__ void __launch_bounds__(kWarps * 32, gemv_min_blocks<WT, RW, U>())
+// in one batch (gemv_shape picks them, from measurements); SPLIT warps share each row (1, 2, 4 or 8: long rows),
+// warp part s taking the 32-vector groups s, s + SPLIT, ... and the partial sums meeting in shared memory; W warps
+// per block.
+template <typename WT, int NT, int RW, int U, bool SWIGLU, int SPLIT = 1, int W = kWarps>
+__global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, U>() : 1)
     gemv_kernel(const __grid_constant__ GemvParams p) {
   constexpr int E = Unpack<WT>::kElems;  // elements per 16-byte vector
   constexpr int NM = SWIGLU ? 2 : RW;    // weight rows per warp
@@ -120,7 +122,7 @@ __global__ void __launch_bounds__(kWarps * 32, gemv_min_blocks<WT, RW, U>())
   const int b = blockIdx.x;
   const int j = (p.count > 2 && b >= p.block_start[2]) ? 2 : (p.count > 1 && b >= p.block_start[1]) ? 1 : 0;
   const int rows = pick(p.rows, j);
-  const int row0 = ((b - pick(p.block_start, j)) * (kWarps / SPLIT) + warp / SPLIT) * RW;
+  const int row0 = ((b - pick(p.block_start, j)) * (W / SPLIT) + warp / SPLIT) * RW;
   const int nvec = p.cols / E;
   const int lane_v = part * 32 + lane;  // this lane's first vector of a row
 
@@ -223,7 +225,7 @@ __global__ void __launch_bounds__(kWarps * 32, gemv_min_blocks<WT, RW, U>())
     if (norm) ss[t] = warp_sum(ss[t]);
   }
   if constexpr (SPLIT > 1) {
-    __shared__ float part_acc[kWarps][NM][NT], part_ss[kWarps][NT];
+    __shared__ float part_acc[W][NM][NT], part_ss[W][NT];
     if (lane == 0) {
 #pragma unroll
       for (int t = 0; t < NT; ++t) {
@@ -266,18 +268,22 @@ __global__ void __launch_bounds__(kWarps * 32, gemv_min_blocks<WT, RW, U>())
 // The launch shape: rows per warp and vectors per lane per row.
 struct Shape {
   int rw, u;
-  int split = 1;  // warps per row
+  int split = 1;       // warps per row
+  int warps = kWarps;  // warps per block
 };
 // bf16 at n = 1 (the decode case that matters), chosen by measurement inside the decode step (H100 and H200,
 // 2026-11-26; docs/cuda-backend.md, section 4, and the experiment log in bench/results):
 //   * tall matrices: RW = 4 or 2 rows per warp and 16 / RW vectors per batch, where RW rows fit in those 16 and the
 //     grid keeps two blocks per SM (the lm heads: 98–101% of the copy bandwidth);
-//   * rows of 2048 columns or more (8+ vectors per lane): SPLIT = 2 warps per row (2048 columns) or 4 (longer rows,
-//     and the gate/up pair), U sized to what each lane then streams (2, 4 or 8 vectors; longer rows loop). After
+//   * rows of 2048 columns or more (8+ vectors per lane): SPLIT = 2 warps per row (2048 columns), 4 (up to 4096,
+//     and the gate/up pair) or 8 (longer rows, in blocks of 8 warps), U sized to what each lane then streams (2, 4
+//     or 8 vectors; longer rows loop). After
 //     griddepcontrol.wait a warp's own work on its row (unpacking, FMAs, the shuffle reduction) is on the critical
 //     path, and the small U leaves registers for more blocks per SM. H100, one call: Qwen3-0.6B 1,193 → 1,268
 //     tok/s, Llama-3.2-1B 837 → 926, Qwen3-1.7B 545 → 600 (seventh session; Llama's down 14.9 → 11.6 µs on an
-//     H200). The sixth session's split of Llama's matrices had kept U = 16, and was slower (990 → 947);
+//     H200). The sixth session's split of Llama's matrices had kept U = 16, and was slower (990 → 947). Eight warps
+//     for rows of more than 4096 columns, same card and call: Llama-3.2-1B 935 → 950, Qwen2.5-0.5B 1,339 → 1,362,
+//     Qwen3-1.7B 614 → 612 (its 6144-column down; within 0.5%, the rule kept simple);
 //   * otherwise (1024-column rows) one row per warp and U = 16, though a row is only 4 vectors per lane: sized to
 //     the row it measured slower (fifth session: Qwen3-0.6B q 2.96 → 3.44 µs), and so did splitting these rows
 //     (Qwen3-0.6B q/k/v 1,193 → 1,166 tok/s) or launching one 8-warp block per SM that streams its whole share
@@ -291,6 +297,7 @@ Shape gemv_shape(const GemvParams& p, bool bf16, bool swiglu, int sms) {
   if (!swiglu)
     for (int rw : {4, 2})
       if (rw * per_row <= 16 && total_rows / (kWarps * rw) >= 2 * sms) return {rw, 16 / rw};
+  if (!swiglu && per_row > 16) return {1, per_row > 32 ? 8 : 4, 8, 8};  // more than 4096 columns: 8 warps per row
   if (per_row >= 8) {
     const int split = per_row > 8 || swiglu ? 4 : 2;
     const int per_lane = int(ceil_div(per_row, split));
@@ -303,7 +310,10 @@ Shape gemv_shape(const GemvParams& p, bool bf16, bool swiglu, int sms) {
 template <typename WT>
 auto bf16_kernel(const Shape& sh, bool swiglu) -> void (*)(GemvParams) {
 #define FS_GEMV_CASE(RW, U, SW, SPLIT) \
-  if (sh.rw == RW && sh.u == U && swiglu == SW && sh.split == SPLIT) return gemv_kernel<WT, 1, RW, U, SW, SPLIT>;
+  if (sh.rw == RW && sh.u == U && swiglu == SW && sh.split == SPLIT && sh.warps == kWarps) \
+    return gemv_kernel<WT, 1, RW, U, SW, SPLIT>;
+  if (sh.warps == 8 && sh.split == 8 && !swiglu && sh.u == 4) return gemv_kernel<WT, 1, 1, 4, false, 8, 8>;  // rows
+  if (sh.warps == 8 && sh.split == 8 && !swiglu && sh.u == 8) return gemv_kernel<WT, 1, 1, 8, false, 8, 8>;  // > 4096
   FS_GEMV_CASE(1, 4, true, 1)   // gate/up pairs of short rows
   FS_GEMV_CASE(1, 2, true, 4)   // gate/up pairs of long rows
   FS_GEMV_CASE(1, 4, true, 4)
@@ -325,10 +335,10 @@ void run(const Ctx& c, GemvParams p, bool swiglu) {
   int blocks = 0;
   for (int j = 0; j < 3; ++j) {
     p.block_start[j] = blocks;
-    if (j < p.count && (!swiglu || j == 0)) blocks += int(ceil_div(p.rows[j], size_t(kWarps / sh.split) * sh.rw));
+    if (j < p.count && (!swiglu || j == 0)) blocks += int(ceil_div(p.rows[j], size_t(sh.warps / sh.split) * sh.rw));
   }
   if (swiglu) p.block_start[1] = p.block_start[2] = blocks;  // both matrices are read by the same warps
-  const dim3 grid(blocks), block(kWarps * 32);
+  const dim3 grid(blocks), block(sh.warps * 32);
   const char* name = "matmul (gemv)";
   if (p.n > 1) {
     launch(c, name, grid, block, 0, gemv_kernel<WT, 4, 1, 8, false>, p);
