@@ -277,9 +277,8 @@ struct Shape {
 //     grid keeps two blocks per SM (the lm heads: 98–101% of the copy bandwidth);
 //   * rows of 2048 columns or more (8+ vectors per lane): SPLIT = 2 warps per row (2048 columns), 4 (up to 4096,
 //     and the gate/up pair) or 8 (longer rows, in blocks of 8 warps), U sized to what each lane then streams (2, 4
-//     or 8 vectors; longer rows loop). After
-//     griddepcontrol.wait a warp's own work on its row (unpacking, FMAs, the shuffle reduction) is on the critical
-//     path, and the small U leaves registers for more blocks per SM. H100, one call: Qwen3-0.6B 1,193 → 1,268
+//     or 8 vectors; longer rows loop). After griddepcontrol.wait a warp's own work on its row (unpacking, FMAs, the
+//     shuffle reduction) is on the critical path, and the small U leaves registers for more blocks per SM. H100, one call: Qwen3-0.6B 1,193 → 1,268
 //     tok/s, Llama-3.2-1B 837 → 926, Qwen3-1.7B 545 → 600 (seventh session; Llama's down 14.9 → 11.6 µs on an
 //     H200). The sixth session's split of Llama's matrices had kept U = 16, and was slower (990 → 947). Eight warps
 //     for rows of more than 4096 columns, same card and call: Llama-3.2-1B 935 → 950, Qwen2.5-0.5B 1,339 → 1,362,
