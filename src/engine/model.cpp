@@ -144,7 +144,7 @@ void Model::forward_chunk(int n, bool all_logits, int32_t* argmax_to) {
   };
   last_row_ = size_t(all_logits ? n - 1 : 0) * cfg_.vocab_size;
   auto greedy = [&] {
-    if (argmax_to) be_.argmax(logits_ + last_row_, 1, cfg_.vocab_size, argmax_to);
+    if (argmax_to) argmax_last_row(argmax_to);
   };
   // A single token may run as one fused backend call (one persistent kernel on CUDA) instead of the ops below.
   if (n == 1 && !hook_) {
@@ -184,6 +184,8 @@ void Model::layer(int l, int n) {
   be_.mlp(x_, w.mlp_norm, eps, n, w.gate, w.up, w.down, xn_, gate_, up_, gate_);
 }
 
+void Model::argmax_last_row(int32_t* out) { be_.argmax(logits_ + last_row_, 1, cfg_.vocab_size, out); }
+
 std::vector<float> Model::logits() {
   if (logit_rows_ == 0) throw Error("logits(): no forward pass has run");
   if (!all_logits_.empty()) return all_logits_;
@@ -196,7 +198,7 @@ void Model::greedy_decode(int max_tokens, const std::function<bool(int32_t)>& em
   if (logit_rows_ == 0) throw Error("greedy_decode(): no forward pass has run");
   if (max_tokens < 1) return;
   all_logits_.clear();
-  be_.argmax(logits_ + last_row_, 1, cfg_.vocab_size, ids_);  // token 0, already the next step's input
+  argmax_last_row(ids_);  // token 0, already the next step's input
   be_.read_async(0, ids_, 4);
   for (int i = 0, slot = 0; i < max_tokens; ++i, slot ^= 1) {
     // Queue step i + 1 (input: token i, in ids_) before reading token i.
@@ -220,7 +222,7 @@ void Model::greedy_decode(int max_tokens, const std::function<bool(int32_t)>& em
 
 int32_t Model::greedy_token() {
   if (logit_rows_ == 0) throw Error("greedy_token(): no forward pass has run");
-  be_.argmax(logits_ + last_row_, 1, cfg_.vocab_size, argmax_);
+  argmax_last_row(argmax_);
   int32_t id = 0;
   be_.to_host(&id, argmax_, 4);
   return id;

@@ -70,6 +70,7 @@ class Model {
   // argmax_to: also write the greedy token of the last row there, inside the recorded step (greedy_decode).
   void forward_chunk(int n, bool all_logits, int32_t* argmax_to = nullptr);
   void layer(int l, int n);
+  void argmax_last_row(int32_t* out);  // greedy token of the last logits row, into backend memory
 
   ModelConfig cfg_;
   Backend& be_;

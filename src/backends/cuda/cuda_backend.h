@@ -70,7 +70,7 @@ class CudaBackend final : public Backend {
   void release(void* p) override;
   void to_device(void* dst, const void* host_src, size_t bytes) override;
   void to_host(void* host_dst, const void* src, size_t bytes) override;
-  // Into pinned memory, with the device error word beside it, and an event to wait on.
+  // A small kernel writes the bytes and the device error word into mapped pinned memory; an event marks it done.
   void read_async(int slot, const void* src, size_t bytes) override;
   void wait_read(int slot, void* host_dst, size_t bytes) override;
   void copy(void* dst, const void* src, size_t bytes) override;

@@ -308,21 +308,21 @@ Shape gemv_shape(const GemvParams& p, bool bf16, bool swiglu, int sms) {
 // The bf16 n = 1 kernel for a launch shape: every shape gemv_shape returns has a case here.
 template <typename WT>
 auto bf16_kernel(const Shape& sh, bool swiglu) -> void (*)(GemvParams) {
-#define FS_GEMV_CASE(RW, U, SW, SPLIT) \
-  if (sh.rw == RW && sh.u == U && swiglu == SW && sh.split == SPLIT && sh.warps == kWarps) \
-    return gemv_kernel<WT, 1, RW, U, SW, SPLIT>;
-  if (sh.warps == 8 && sh.split == 8 && !swiglu && sh.u == 4) return gemv_kernel<WT, 1, 1, 4, false, 8, 8>;  // rows
-  if (sh.warps == 8 && sh.split == 8 && !swiglu && sh.u == 8) return gemv_kernel<WT, 1, 1, 8, false, 8, 8>;  // > 4096
-  FS_GEMV_CASE(1, 4, true, 1)   // gate/up pairs of short rows
-  FS_GEMV_CASE(1, 2, true, 4)   // gate/up pairs of long rows
-  FS_GEMV_CASE(1, 4, true, 4)
-  FS_GEMV_CASE(1, 8, true, 4)
-  FS_GEMV_CASE(4, 4, false, 1)  // tall matrices of short rows
-  FS_GEMV_CASE(2, 8, false, 1)
-  FS_GEMV_CASE(1, 16, false, 1)  // one row per warp
-  FS_GEMV_CASE(1, 4, false, 2)   // long rows: 2 or 4 warps per row
-  FS_GEMV_CASE(1, 4, false, 4)
-  FS_GEMV_CASE(1, 8, false, 4)
+#define FS_GEMV_CASE(RW, U, SW, SPLIT, W)                                                       \
+  if (sh.rw == RW && sh.u == U && swiglu == SW && sh.split == SPLIT && sh.warps == W) \
+    return gemv_kernel<WT, 1, RW, U, SW, SPLIT, W>;
+  FS_GEMV_CASE(1, 4, true, 1, kWarps)   // gate/up pairs of short rows
+  FS_GEMV_CASE(1, 2, true, 4, kWarps)   // gate/up pairs of long rows
+  FS_GEMV_CASE(1, 4, true, 4, kWarps)
+  FS_GEMV_CASE(1, 8, true, 4, kWarps)
+  FS_GEMV_CASE(4, 4, false, 1, kWarps)  // tall matrices of short rows
+  FS_GEMV_CASE(2, 8, false, 1, kWarps)
+  FS_GEMV_CASE(1, 16, false, 1, kWarps)  // one row per warp
+  FS_GEMV_CASE(1, 4, false, 2, kWarps)   // long rows: 2 or 4 warps per row
+  FS_GEMV_CASE(1, 4, false, 4, kWarps)
+  FS_GEMV_CASE(1, 8, false, 4, kWarps)
+  FS_GEMV_CASE(1, 4, false, 8, 8)  // rows of more than 4096 columns: 8 warps per row, blocks of 8
+  FS_GEMV_CASE(1, 8, false, 8, 8)
 #undef FS_GEMV_CASE
   throw Error("matmul (gemv): no kernel for this launch shape");  // gemv_shape and this list disagree: a bug
 }
