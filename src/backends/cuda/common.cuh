@@ -25,6 +25,7 @@
 #include <cstdint>
 #include <type_traits>
 
+#include "backends/cuda/launch_trace.h"
 #include "model/dtype.h"
 
 namespace fs::cuda {
@@ -48,7 +49,11 @@ struct Ctx {
   bool attn_tc = true;      // one-token decode attention on the tensor cores where it applies
   int sms = 132;            // multiprocessors
   unsigned* err = nullptr;  // device error word (ErrorBits)
+  LaunchTrace* trace = nullptr;  // FS_CUDA_TRACE (launch_trace.h)
 };
+inline unsigned long long* trace_slot(const Ctx& c, const char* name, unsigned blocks) {
+  return trace_slot(c.trace, name, blocks);
+}
 
 // Launches kernel<<<grid, block, smem, stream>>> through cudaLaunchKernelEx (with the PDL attribute when ctx.pdl),
 // then checks both the launch and the last error. Empty grids are skipped by the callers.

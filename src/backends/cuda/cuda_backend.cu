@@ -126,7 +126,14 @@ CudaBackend::CudaBackend(const CudaOptions& opts) : opts_(opts), ws_(std::make_u
     cuda::init_gemm_attributes();
     if (wgmma_) cuda::init_gemm_wgmma_attributes();
     cuda::init_attention_attributes();
+    if (std::getenv("FS_CUDA_TRACE")) {
+      trace_ = std::make_unique<cuda::LaunchTrace>();
+      const size_t bytes = sizeof(unsigned long long) * 3 * cuda::LaunchTrace::kBlocks * cuda::LaunchTrace::kLaunches;
+      FS_CUDA(cudaMalloc(&trace_->stamps, bytes));
+      FS_CUDA(cudaMemsetAsync(trace_->stamps, 0, bytes, stream_));
+    }
   } catch (...) {
+    if (trace_) cudaFree(trace_->stamps);
     if (workspace_) cudaFree(workspace_);
     for (auto& e : read_done_)
       if (e) cudaEventDestroy(e);
@@ -141,6 +148,20 @@ CudaBackend::CudaBackend(const CudaOptions& opts) : opts_(opts), ws_(std::make_u
 CudaBackend::~CudaBackend() {
   // No throwing here: errors on the way out are ignored (the process may be unwinding another error).
   cudaStreamSynchronize(stream_);
+  if (trace_) {
+    if (!trace_->names.empty()) {
+      std::vector<unsigned long long> stamps(size_t(3) * cuda::LaunchTrace::kBlocks * trace_->names.size());
+      if (cudaMemcpy(stamps.data(), trace_->stamps, stamps.size() * sizeof(stamps[0]), cudaMemcpyDeviceToHost) ==
+          cudaSuccess) {
+        try {
+          cuda::write_trace_summary(*trace_, stamps, std::getenv("FS_CUDA_TRACE"));
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "%s\n", e.what());
+        }
+      }
+    }
+    cudaFree(trace_->stamps);
+  }
   for (auto& [key, exec] : graphs_) cudaGraphExecDestroy(exec);
   if (step_) cudaFree(step_->layers);
   for (void* p : uploads_) cudaFree(p);
@@ -162,6 +183,7 @@ cuda::Ctx CudaBackend::ctx() const {
   c.attn_tc = opts_.attn_tc;
   c.sms = sms_;
   c.err = dev_err_;
+  c.trace = trace_.get();
   return c;
 }
 
@@ -348,9 +370,14 @@ void CudaBackend::run_recorded(std::string_view key, const std::function<void()>
   if (it == graphs_.end()) {
     require(!capturing(), "run_recorded: already recording (nested run_recorded)");
     FS_CUDA(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
+    // FS_CUDA_TRACE: the greedy decode step (what `fs run` at temperature 0 and `fs bench` replay) is traced.
+    const bool trace = trace_ && k == "decode-greedy";
+    if (trace) trace_->recording = true;
     try {
       step();
+      if (trace) trace_->recording = false;
     } catch (...) {
+      if (trace) trace_->recording = false, trace_->names.clear(), trace_->blocks.clear();
       cudaGraph_t broken = nullptr;
       cudaStreamEndCapture(stream_, &broken);
       if (broken) cudaGraphDestroy(broken);

@@ -29,7 +29,10 @@
 //   * the reduction is a warp shuffle; lane 0 writes (or adds to, for the residual) out[t, r].
 //
 // One launch may cover up to 3 matrices that share x (q, k, v: blocks are numbered across them), may apply the
-// rmsnorm of x on the fly (acc · 1/rms, with Σx² gathered in the same pass — the norm costs no extra kernel), and
+// rmsnorm of x on the fly (acc · 1/rms, with Σx² gathered in the same pass — the norm costs no extra kernel; its
+// weight vector is copied to shared memory before the wait, like the weights: read after it, from DRAM, it was one
+// more round trip on the critical path, and the per-block timeline (launch_trace.h) showed q/k/v and gate/up blocks
+// waiting on it — H100, same call: tg128 Qwen3-0.6B 1,346 → 1,410 tok/s, Llama-3.2-1B 972 → 1,011), and
 // may pair rows r of W_gate and W_up into silu(g)·u (the SwiGLU MLP input in one kernel). x stays f32: the GEMV
 // path matches the CPU oracle to f32 rounding (~1e-6 relative), unlike the bf16 tensor-core prefill path.
 #include "backends/cuda/ops.h"
@@ -41,6 +44,7 @@ namespace {
 // Warps per block (W) unless a row takes more: 2 and 8 measured slower in the decode step (H200: Qwen3-0.6B 1,139
 // and 1,073 tok/s against 1,149), but rows of more than 4096 columns run 8 warps per row in blocks of 8 (gemv_shape).
 constexpr int kWarps = 4;
+constexpr size_t kNormSmemBytes = 48 * 1024;
 
 struct GemvParams {
   const float* x;
@@ -57,6 +61,8 @@ struct GemvParams {
   DType bias_dtype[3];
   float* out[3];
   int rows[3];
+  int norm_smem;  // the norm weight is staged in shared memory before the wait (the launch's dynamic smem)
+  unsigned long long* trace;  // launch_trace.h: null unless a decode step is being traced
 };
 
 template <typename T>
@@ -97,6 +103,38 @@ __device__ __forceinline__ void load_vec(const void* p, DType t, int c0, float* 
   }
 }
 
+// load_vec's twin for a vector copied, as stored, into shared memory (plain loads: __ldg is for global memory).
+template <int E>
+__device__ __forceinline__ void widen_vec(const uint4* s, DType t, int c0, float* out) {
+  if (t == DType::F32) {
+    const float4* q = reinterpret_cast<const float4*>(s) + c0 / 4;
+#pragma unroll
+    for (int i = 0; i < E / 4; ++i) {
+      const float4 f = q[i];
+      out[4 * i] = f.x, out[4 * i + 1] = f.y, out[4 * i + 2] = f.z, out[4 * i + 3] = f.w;
+    }
+    return;
+  }
+  uint32_t w[E / 2];
+  if constexpr (E == 8) {
+    const uint4 u = s[c0 / 8];
+    w[0] = u.x, w[1] = u.y, w[2] = u.z, w[3] = u.w;
+  } else {
+    const uint2 u = reinterpret_cast<const uint2*>(s)[c0 / 4];
+    w[0] = u.x, w[1] = u.y;
+  }
+#pragma unroll
+  for (int i = 0; i < E / 2; ++i) {
+    if (t == DType::BF16) {
+      out[2 * i] = bf16_lo(w[i]);
+      out[2 * i + 1] = bf16_hi(w[i]);
+    } else {
+      out[2 * i] = f16_bits(uint16_t(w[i] & 0xffffu));
+      out[2 * i + 1] = f16_bits(uint16_t(w[i] >> 16));
+    }
+  }
+}
+
 // Blocks per SM a kernel is compiled to fit: 5 for the bf16 one-row, U = 16 kernels, whose registers then drop from
 // 105 to 96 without spilling, so a fifth block (20 warps) fits on an SM. H200, same call: tg128 Qwen3-0.6B 1,312 →
 // 1,332 tok/s, Llama-3.2-1B 991 → 1,013. Otherwise 1 (no constraint); the rows-per-warp kernels would spill at 5.
@@ -117,6 +155,7 @@ __global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, 
   constexpr int NM = SWIGLU ? 2 : RW;    // weight rows per warp
   constexpr int kStride = 32 * SPLIT;    // vectors between a lane's consecutive loads of a row
   grid_dep_launch();
+  trace_start(p.trace);
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, part = warp % SPLIT;
   const bool writer = lane == 0 && part == 0;  // the lane that stores the warp's rows
   const int b = blockIdx.x;
@@ -154,7 +193,16 @@ __global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, 
 #pragma unroll
   for (int m = 0; m < RW; ++m)
     bias_v[m] = !SWIGLU && bias && writer && on[m] ? load_f32(bias, pick(p.bias_dtype, j), row0 + m) : 0.f;
+  // The norm weight is a weight too, but every block needs all of it: the block copies it, as stored, into shared
+  // memory, so the loop below reads it from there instead of waiting, after the wait, on one more trip to memory.
+  extern __shared__ uint4 norm_s[];  // [cols · dtype size / 16] when p.norm_smem
+  if (p.norm_smem) {
+    const int n16 = p.cols * (p.norm_dtype == DType::F32 ? 4 : 2) / 16;
+    for (int i = threadIdx.x; i < n16; i += blockDim.x) norm_s[i] = __ldg(static_cast<const uint4*>(p.norm) + i);
+    __syncthreads();
+  }
   grid_dep_wait();
+  trace_wait(p.trace);
   if (SPLIT == 1 && row0 >= rows) return;  // split warps stay for the block's barrier (their on[] are all false)
   float* out = pick(p.out, j);
   float prev[NT][RW];
@@ -192,7 +240,13 @@ __global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, 
       for (int m = 0; m < NM; ++m) Unpack<WT>::run(wv[m][u], wf[m]);
       const int c0 = v * E;
       float nw[E];
-      if (norm) load_vec<E>(p.norm, p.norm_dtype, c0, nw);
+      if (norm) {
+        if (p.norm_smem) {
+          widen_vec<E>(norm_s, p.norm_dtype, c0, nw);
+        } else {
+          load_vec<E>(p.norm, p.norm_dtype, c0, nw);
+        }
+      }
 #pragma unroll
       for (int t = 0; t < NT; ++t) {
         if (t >= p.n) break;
@@ -263,6 +317,7 @@ __global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, 
       }
     }
   }
+  trace_end(p.trace);  // thread 0 is a writer in every block (its warp's row exists)
 }
 
 // The launch shape: rows per warp and vectors per lane per row.
@@ -274,8 +329,11 @@ struct Shape {
 // bf16 at n = 1 (the decode case that matters), chosen by measurement inside the decode step (H100 and H200,
 // 2026-11-26; docs/cuda-backend.md, section 4, and the experiment log in bench/results):
 //   * tall matrices: RW = 4 or 2 rows per warp and 16 / RW vectors per batch, where RW rows fit in those 16 and the
-//     grid keeps two blocks per SM (the lm heads: 98–101% of the copy bandwidth);
-//   * rows of 2048 columns or more (8+ vectors per lane): SPLIT = 2 warps per row (2048 columns), 4 (up to 4096,
+//     grid keeps two blocks per SM (the lm heads: 98–101% of the copy bandwidth); two 1024-column rows per warp
+//     take U = 4, the row itself, not 8 (Qwen3-0.6B's q/k/v: 122 → 85 registers; H100, same call, tg128 1,386 →
+//     1,420 tok/s, eighth session);
+//   * rows of 2048 columns or more (8+ vectors per lane): SPLIT = 2 warps per row (up to 3072 columns: Qwen3-0.6B's
+//     down went from 4 warps to 2 in the eighth session, 1,386 → 1,400 tok/s), 4 (up to 4096,
 //     and the gate/up pair) or 8 (longer rows, in blocks of 8 warps), U sized to what each lane then streams (2, 4
 //     or 8 vectors; longer rows loop). After griddepcontrol.wait a warp's own work on its row (unpacking, FMAs, the
 //     shuffle reduction) is on the critical path, and the small U leaves registers for more blocks per SM. H100, one call: Qwen3-0.6B 1,193 → 1,268
@@ -295,10 +353,11 @@ Shape gemv_shape(const GemvParams& p, bool bf16, bool swiglu, int sms) {
   for (int j = 0; j < p.count; ++j) total_rows += p.rows[j];
   if (!swiglu)
     for (int rw : {4, 2})
-      if (rw * per_row <= 16 && total_rows / (kWarps * rw) >= 2 * sms) return {rw, 16 / rw};
+      if (rw * per_row <= 16 && total_rows / (kWarps * rw) >= 2 * sms)
+        return {rw, rw == 2 && per_row <= 4 ? 4 : 16 / rw};
   if (!swiglu && per_row > 16) return {1, per_row > 32 ? 8 : 4, 8, 8};  // more than 4096 columns: 8 warps per row
   if (per_row >= 8) {
-    const int split = per_row > 8 || swiglu ? 4 : 2;
+    const int split = per_row > 12 || swiglu ? 4 : 2;
     const int per_lane = int(ceil_div(per_row, split));
     return {1, per_lane <= 2 ? 2 : per_lane <= 4 ? 4 : 8, split};
   }
@@ -317,8 +376,10 @@ auto bf16_kernel(const Shape& sh, bool swiglu) -> void (*)(GemvParams) {
   FS_GEMV_CASE(1, 8, true, 4, kWarps)
   FS_GEMV_CASE(4, 4, false, 1, kWarps)  // tall matrices of short rows
   FS_GEMV_CASE(2, 8, false, 1, kWarps)
+  FS_GEMV_CASE(2, 4, false, 1, kWarps)
   FS_GEMV_CASE(1, 16, false, 1, kWarps)  // one row per warp
   FS_GEMV_CASE(1, 4, false, 2, kWarps)   // long rows: 2 or 4 warps per row
+  FS_GEMV_CASE(1, 8, false, 2, kWarps)
   FS_GEMV_CASE(1, 4, false, 4, kWarps)
   FS_GEMV_CASE(1, 8, false, 4, kWarps)
   FS_GEMV_CASE(1, 4, false, 8, 8)  // rows of more than 4096 columns: 8 warps per row, blocks of 8
@@ -338,15 +399,20 @@ void run(const Ctx& c, GemvParams p, bool swiglu) {
   }
   if (swiglu) p.block_start[1] = p.block_start[2] = blocks;  // both matrices are read by the same warps
   const dim3 grid(blocks), block(sh.warps * 32);
+  // The staged norm: cols elements in shared memory, under the default 48 KB per block (f32 up to 12,288 columns).
+  const size_t norm_bytes = p.norm ? size_t(p.cols) * dtype_size(p.norm_dtype) : 0;
+  const size_t smem = norm_bytes % 16 == 0 && aligned16(p.norm) && norm_bytes <= kNormSmemBytes ? norm_bytes : 0;
+  p.norm_smem = smem > 0;
   const char* name = "matmul (gemv)";
+  p.trace = trace_slot(c, swiglu ? "gemv gate/up" : p.count == 3 ? "gemv q/k/v" : "gemv", blocks);
   if (p.n > 1) {
-    launch(c, name, grid, block, 0, gemv_kernel<WT, 4, 1, 8, false>, p);
+    launch(c, name, grid, block, smem, gemv_kernel<WT, 4, 1, 8, false>, p);
     return;
   }
   if constexpr (kBf16) {
-    launch(c, name, grid, block, 0, bf16_kernel<WT>(sh, swiglu), p);
+    launch(c, name, grid, block, smem, bf16_kernel<WT>(sh, swiglu), p);
   } else {
-    launch(c, name, grid, block, 0, gemv_kernel<WT, 1, 1, 16, false>, p);
+    launch(c, name, grid, block, smem, gemv_kernel<WT, 1, 1, 16, false>, p);
   }
 }
 

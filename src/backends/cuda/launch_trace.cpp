@@ -1,0 +1,46 @@
+// The FS_CUDA_TRACE summary (launch_trace.h): one line per traced launch of the last decode step.
+#include "backends/cuda/launch_trace.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "util/error.h"
+
+namespace fs::cuda {
+namespace {
+
+struct Spread {
+  double first, median, last;  // µs from the step's first stamp
+};
+
+Spread spread(std::vector<long long> v) {
+  std::sort(v.begin(), v.end());
+  return {v.front() / 1e3, v[v.size() / 2] / 1e3, v.back() / 1e3};
+}
+
+}  // namespace
+
+void write_trace_summary(const LaunchTrace& t, const std::vector<unsigned long long>& stamps, const char* path) {
+  FILE* f = std::fopen(path, "w");
+  if (!f) throw Error(std::string("FS_CUDA_TRACE: cannot write '") + path + "'");
+  const size_t per = size_t(3) * LaunchTrace::kBlocks;
+  const unsigned long long t0 = stamps.empty() ? 0 : stamps[0];
+  std::fprintf(f, "# decode step, per launch: first / median / last block, µs from the first launch's block 0 start\n");
+  std::fprintf(f, "# gap: previous last end -> this first wait; adds: previous last end -> this last end\n");
+  std::fprintf(f, "%4s %-16s %6s | %-23s | %-23s | %-23s | %6s %6s\n", "#", "launch", "blocks", "start", "wait",
+               "end", "gap", "adds");
+  double prev_end = 0;
+  for (size_t i = 0; i < t.names.size(); ++i) {
+    std::vector<long long> at[3];
+    for (unsigned b = 0; b < t.blocks[i]; ++b)
+      for (int w = 0; w < 3; ++w) at[w].push_back((long long)(stamps[i * per + 3 * b + w] - t0));
+    const Spread s = spread(at[0]), w = spread(at[1]), e = spread(at[2]);
+    std::fprintf(f, "%4zu %-16s %6u | %7.2f %7.2f %7.2f | %7.2f %7.2f %7.2f | %7.2f %7.2f %7.2f | %6.2f %6.2f\n", i,
+                 t.names[i].c_str(), t.blocks[i], s.first, s.median, s.last, w.first, w.median, w.last, e.first,
+                 e.median, e.last, i ? w.first - prev_end : 0.0, i ? e.last - prev_end : e.last - s.first);
+    prev_end = e.last;
+  }
+  std::fclose(f);
+}
+
+}  // namespace fs::cuda

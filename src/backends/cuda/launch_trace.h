@@ -1,0 +1,59 @@
+// A per-block timeline of one decode step: FS_CUDA_TRACE=<file> (a diagnostic, off by default).
+//
+// A decode step is ~150 kernels overlapped by Programmatic Dependent Launch, so "how long does kernel k take" has
+// no single answer: its blocks start while the kernel before still runs, wait, and finish at different times. This
+// records, for every block of the traced launches (the GEMVs and the decode attention), three global-timer stamps:
+//
+//     start — the block is on an SM (its weight loads are issued right after)
+//     wait  — it is past grid_dep_wait(): the kernel before has finished
+//     end   — its thread 0 is done (thread 0 writes in every block of these kernels)
+//
+// The recording covers the launches of the greedy decode step (run_recorded's "decode-greedy" graph, which `fs run`
+// at temperature 0 and `fs bench` replay); every replay overwrites the stamps, so the file, written when the
+// backend is destroyed, shows the last step run. It lists per
+// launch the first, median and last block of each stamp, in µs from the step's first stamp, and the two numbers
+// that located this session's gains (docs/cuda-backend.md, section 6): the gap from the previous launch's last end
+// to this one's first wait (the dependency hand-over), and the span from the previous last end to this last end
+// (what the launch adds to the step). The stamps are plain stores, one per block: measured, they leave tok/s within
+// 1%. %globaltimer ticks in steps of ~32 ns on an H100.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fs::cuda {
+
+struct LaunchTrace {
+  static constexpr int kLaunches = 192;      // traced launches per step, at most (Qwen3-0.6B: 141)
+  static constexpr int kBlocks = 16384;      // blocks per launch, at most (an lm head: ~9,500)
+  unsigned long long* stamps = nullptr;      // device [kLaunches][kBlocks][3]
+  bool recording = false;
+  std::vector<std::string> names;            // per launch, in graph order
+  std::vector<unsigned> blocks;
+};
+
+// Where a launch of `blocks` blocks writes its stamps, or null (not recording, or past the limits).
+inline unsigned long long* trace_slot(LaunchTrace* t, const char* name, unsigned blocks) {
+  if (!t || !t->recording || t->names.size() >= size_t(LaunchTrace::kLaunches) || blocks > LaunchTrace::kBlocks)
+    return nullptr;
+  t->names.push_back(name);
+  t->blocks.push_back(blocks);
+  return t->stamps + size_t(3) * LaunchTrace::kBlocks * (t->names.size() - 1);
+}
+
+// The summary described above, from the stamps copied to the host.
+void write_trace_summary(const LaunchTrace& t, const std::vector<unsigned long long>& stamps, const char* path);
+
+#ifdef __CUDACC__
+__device__ __forceinline__ void trace_mark(unsigned long long* tr, int what) {
+  if (!tr || threadIdx.x != 0) return;
+  unsigned long long now;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
+  tr[3 * (blockIdx.x + gridDim.x * blockIdx.y) + what] = now;
+}
+__device__ __forceinline__ void trace_start(unsigned long long* tr) { trace_mark(tr, 0); }
+__device__ __forceinline__ void trace_wait(unsigned long long* tr) { trace_mark(tr, 1); }
+__device__ __forceinline__ void trace_end(unsigned long long* tr) { trace_mark(tr, 2); }
+#endif
+
+}  // namespace fs::cuda
