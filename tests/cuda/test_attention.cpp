@@ -79,6 +79,7 @@ TEST_F(CudaAttention, DecodeMatchesCpu) {
   const Case cases[] = {
       {"qwen3 decode at 0", 16, 8, 128, {0}},
       {"qwen3 decode at 100", 16, 8, 128, {100}},
+      {"qwen3 decode at 200 (one split, two steps per warp)", 16, 8, 128, {200}},
       {"qwen3 decode at 4999", 16, 8, 128, {4999}},
       {"llama decode at 4999", 32, 8, 64, {4999}},
       {"llama decode at 31", 32, 8, 64, {31}},

@@ -71,7 +71,7 @@ TEST_P(CudaDecodeStep, MatchesOpByOpDecode) {
   ops_opts.attn_tc = false;  // the f32 SIMT decode attention, as the persistent kernel's (no bf16 q or P)
   CudaBackend fused(fused_opts), ops(ops_opts);
   auto mf = model(fused), m_ops = model(ops);
-  // Contexts: 5 tokens (one attention split per kv head), 200 (a few splits and their merge), 900 (every split).
+  // Contexts: 5 and 200 tokens (one attention split per kv head on the op path), 900 (every split, and the merge).
   uint32_t seed = 11;
   for (int prompt_len : {5, 200, 900}) {
     SCOPED_TRACE("prompt of " + std::to_string(prompt_len) + " tokens");

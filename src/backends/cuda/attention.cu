@@ -19,7 +19,7 @@
 //
 // The grid is fixed by the cache capacity (and capped at one wave of resident blocks), not the context length:
 // positions live on the device and the launch must be replayable from a CUDA graph. Each block derives the chunk size from pos[i] itself
-// (chunk = max(128, ⌈L / max_splits⌉) rounded to 8: up to 128 positions need no combine) and blocks past the end
+// (chunk = max(256, ⌈L / max_splits⌉) rounded to 8: up to 256 positions need no combine) and blocks past the end
 // exit at once.
 // Softmax is f32 with expf; the result matches the CPU oracle to f32 rounding whatever the cache dtype (a bf16
 // cache holds bf16-rounded K and V; the tests give the CPU oracle the same rounded values).

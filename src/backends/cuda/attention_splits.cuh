@@ -18,7 +18,12 @@
 namespace fs::cuda {
 
 // Fewest positions a split covers: contexts up to this length run as one split per kv head and skip the combine.
-constexpr int kSplitMinChunk = 128;
+// 256, not 128: the combine (partials out, a fence, an atomic, the last block's reads) costs more on the critical
+// path than a second 16-position step per warp, which the tensor-core kernel loads before its wait. H100, same call:
+// tg128 from a context of 100 (positions 100–227) Qwen3-0.6B 1,314 → 1,382 tok/s, Llama-3.2-1B 977 → 1,008; from
+// 300, 1,255 → 1,255 and 957 → 965; from 16, 4k and 16k unchanged (the one-wave cap sets the chunk there). Shorter
+// chunks (16–64) were slower at every context measured (eighth session, session 8 log, parts X3 and H).
+constexpr int kSplitMinChunk = 256;
 
 // The grid of a decode-attention launch has max_splits blocks per (token, kv head) for the cache's capacity, not
 // for the current context (that lives on the device, so one recorded graph serves every position).
