@@ -57,7 +57,7 @@ struct CudaOptions {
 // CudaOptions from the environment, for experiments without rebuilding: FS_CUDA_DISABLE turns default features
 // off (pdl, wgmma, attn-tc, rope-attn), FS_CUDA_ENABLE=persistent turns an opt-in one on (comma-separated lists).
 // An unknown name is an error. (FS_CUDA_TRACE=<file>, read by the backend itself, writes the per-block timeline of
-// the first decode graph when the backend is destroyed: launch_trace.h.)
+// the greedy decode step when the backend is destroyed: launch_trace.h.)
 CudaOptions cuda_options_from_env();
 
 class CudaBackend final : public Backend {
@@ -166,7 +166,7 @@ class CudaBackend final : public Backend {
   std::unique_ptr<cuda::StepState> step_;
   unsigned step_barrier_base_ = 0;  // the grid-barrier counter's value after the launches so far
   long fused_steps_ = 0;
-  std::unique_ptr<cuda::LaunchTrace> trace_;  // FS_CUDA_TRACE=<file>: the first decode graph's block timeline
+  std::unique_ptr<cuda::LaunchTrace> trace_;  // FS_CUDA_TRACE=<file>: the greedy decode step's block timeline
 };
 
 // make_cuda_backend() (declared in engine/backend.h) is make_cuda_backend(CudaOptions{}).

@@ -44,7 +44,7 @@ namespace {
 // Warps per block (W) unless a row takes more: 2 and 8 measured slower in the decode step (H200: Qwen3-0.6B 1,139
 // and 1,073 tok/s against 1,149), but rows of more than 4096 columns run 8 warps per row in blocks of 8 (gemv_shape).
 constexpr int kWarps = 4;
-constexpr size_t kNormSmemBytes = 48 * 1024;
+constexpr size_t kNormSmemBytes = 32 * 1024;  // the staged norm's limit (below the default 48 KB per block)
 
 struct GemvParams {
   const float* x;
@@ -70,14 +70,19 @@ __device__ __forceinline__ T pick(const T (&a)[3], int j) {  // constant indices
   return j == 0 ? a[0] : j == 1 ? a[1] : a[2];
 }
 
-// E consecutive elements of a norm weight (any dtype), c0 a multiple of E, the base 16-byte aligned.
-template <int E>
+// E consecutive elements of a norm weight (any dtype), c0 a multiple of E, the base 16-byte aligned: from global
+// memory (the read-only path), or from the block's shared-memory copy of it (kShared: plain loads).
+template <int E, bool kShared = false>
 __device__ __forceinline__ void load_vec(const void* p, DType t, int c0, float* out) {
+  auto ld = [](const auto* q) {
+    if constexpr (kShared) return *q;
+    else return __ldg(q);
+  };
   if (t == DType::F32) {
     const float4* q = reinterpret_cast<const float4*>(static_cast<const float*>(p) + c0);
 #pragma unroll
     for (int i = 0; i < E / 4; ++i) {
-      const float4 f = __ldg(q + i);
+      const float4 f = ld(q + i);
       out[4 * i] = f.x, out[4 * i + 1] = f.y, out[4 * i + 2] = f.z, out[4 * i + 3] = f.w;
     }
     return;
@@ -85,42 +90,10 @@ __device__ __forceinline__ void load_vec(const void* p, DType t, int c0, float* 
   const uint16_t* h = static_cast<const uint16_t*>(p) + c0;
   uint32_t w[E / 2];
   if constexpr (E == 8) {
-    const uint4 u = __ldg(reinterpret_cast<const uint4*>(h));
+    const uint4 u = ld(reinterpret_cast<const uint4*>(h));
     w[0] = u.x, w[1] = u.y, w[2] = u.z, w[3] = u.w;
   } else {
-    const uint2 u = __ldg(reinterpret_cast<const uint2*>(h));
-    w[0] = u.x, w[1] = u.y;
-  }
-#pragma unroll
-  for (int i = 0; i < E / 2; ++i) {
-    if (t == DType::BF16) {
-      out[2 * i] = bf16_lo(w[i]);
-      out[2 * i + 1] = bf16_hi(w[i]);
-    } else {
-      out[2 * i] = f16_bits(uint16_t(w[i] & 0xffffu));
-      out[2 * i + 1] = f16_bits(uint16_t(w[i] >> 16));
-    }
-  }
-}
-
-// load_vec's twin for a vector copied, as stored, into shared memory (plain loads: __ldg is for global memory).
-template <int E>
-__device__ __forceinline__ void widen_vec(const uint4* s, DType t, int c0, float* out) {
-  if (t == DType::F32) {
-    const float4* q = reinterpret_cast<const float4*>(s) + c0 / 4;
-#pragma unroll
-    for (int i = 0; i < E / 4; ++i) {
-      const float4 f = q[i];
-      out[4 * i] = f.x, out[4 * i + 1] = f.y, out[4 * i + 2] = f.z, out[4 * i + 3] = f.w;
-    }
-    return;
-  }
-  uint32_t w[E / 2];
-  if constexpr (E == 8) {
-    const uint4 u = s[c0 / 8];
-    w[0] = u.x, w[1] = u.y, w[2] = u.z, w[3] = u.w;
-  } else {
-    const uint2 u = reinterpret_cast<const uint2*>(s)[c0 / 4];
+    const uint2 u = ld(reinterpret_cast<const uint2*>(h));
     w[0] = u.x, w[1] = u.y;
   }
 #pragma unroll
@@ -241,11 +214,8 @@ __global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, 
       const int c0 = v * E;
       float nw[E];
       if (norm) {
-        if (p.norm_smem) {
-          widen_vec<E>(norm_s, p.norm_dtype, c0, nw);
-        } else {
-          load_vec<E>(p.norm, p.norm_dtype, c0, nw);
-        }
+        if (p.norm_smem) load_vec<E, true>(norm_s, p.norm_dtype, c0, nw);
+        else load_vec<E>(p.norm, p.norm_dtype, c0, nw);
       }
 #pragma unroll
       for (int t = 0; t < NT; ++t) {
@@ -399,7 +369,7 @@ void run(const Ctx& c, GemvParams p, bool swiglu) {
   }
   if (swiglu) p.block_start[1] = p.block_start[2] = blocks;  // both matrices are read by the same warps
   const dim3 grid(blocks), block(sh.warps * 32);
-  // The staged norm: cols elements in shared memory, under the default 48 KB per block (f32 up to 12,288 columns).
+  // The staged norm: cols elements as stored in shared memory (f32 up to 8,192 columns, bf16 up to 16,384).
   const size_t norm_bytes = p.norm ? size_t(p.cols) * dtype_size(p.norm_dtype) : 0;
   const size_t smem = norm_bytes % 16 == 0 && aligned16(p.norm) && norm_bytes <= kNormSmemBytes ? norm_bytes : 0;
   p.norm_smem = smem > 0;
