@@ -108,12 +108,20 @@ __device__ __forceinline__ void load_vec(const void* p, DType t, int c0, float* 
   }
 }
 
-// Blocks per SM a kernel is compiled to fit: 5 for the bf16 one-row, U = 16 kernels, whose registers then drop from
-// 105 to 96 without spilling, so a fifth block (20 warps) fits on an SM. H200, same call: tg128 Qwen3-0.6B 1,312 →
-// 1,332 tok/s, Llama-3.2-1B 991 → 1,013. Otherwise 1 (no constraint); the rows-per-warp kernels would spill at 5.
-template <typename WT, int RW, int U>
+// Blocks per SM a kernel is compiled to fit (bf16 weights), otherwise 1 (no constraint; the rows-per-warp kernels
+// would spill at 5):
+//   * 5 for the one-row, U = 16 kernels, whose registers then drop from 105 to 96 without spilling, so a fifth block
+//     (20 warps) fits on an SM. H200, same call: tg128 Qwen3-0.6B 1,312 → 1,332 tok/s, Llama-3.2-1B 991 → 1,013;
+//   * 7 for the gate/up pair of 1024-column rows (76 → 71 registers, no spills): its 768 blocks leave room on each SM
+//     for one block of the down GEMV after it, which can then load its weights early. H100, same call (eighth
+//     session, part L): Qwen3-0.6B tg128 1,434 → 1,442, from a context of 100 1,379 → 1,401, @4k 1,044 → 1,037;
+//     Qwen2.5-0.5B 1,499 → 1,526. Bounding the down kernel as well (75 → 64 registers) lost more at 4k (1,029).
+template <typename WT, int RW, int U, bool SWIGLU, int SPLIT>
 constexpr int gemv_min_blocks() {
-  return RW == 1 && U == 16 && std::is_same_v<WT, __nv_bfloat16> ? 5 : 1;
+  if (!std::is_same_v<WT, __nv_bfloat16>) return 1;
+  if (RW == 1 && U == 16 && !SWIGLU && SPLIT == 1) return 5;
+  if (SWIGLU && U == 4 && SPLIT == 1) return 7;
+  return 1;
 }
 
 // RW output rows per warp (1, 2 or 4: tall matrices with short rows take several, so a warp keeps 16 loads in
@@ -122,7 +130,7 @@ constexpr int gemv_min_blocks() {
 // warp part s taking the 32-vector groups s, s + SPLIT, ... and the partial sums meeting in shared memory; W warps
 // per block.
 template <typename WT, int NT, int RW, int U, bool SWIGLU, int SPLIT = 1, int W = kWarps>
-__global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, U>() : 1)
+__global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, U, SWIGLU, SPLIT>() : 1)
     gemv_kernel(const __grid_constant__ GemvParams p) {
   constexpr int E = Unpack<WT>::kElems;  // elements per 16-byte vector
   constexpr int NM = SWIGLU ? 2 : RW;    // weight rows per warp
