@@ -115,12 +115,16 @@ __device__ __forceinline__ void load_vec(const void* p, DType t, int c0, float* 
 //   * 7 for the gate/up pair of 1024-column rows (76 → 71 registers, no spills): its 768 blocks leave room on each SM
 //     for one block of the down GEMV after it, which can then load its weights early. H100, same call (eighth
 //     session, part L): Qwen3-0.6B tg128 1,434 → 1,442, from a context of 100 1,379 → 1,401, @4k 1,044 → 1,037;
-//     Qwen2.5-0.5B 1,499 → 1,526. Bounding the down kernel as well (75 → 64 registers) lost more at 4k (1,029).
+//     Qwen2.5-0.5B 1,499 → 1,526. Bounding the down kernel as well (75 → 64 registers) lost more at 4k (1,029);
+//   * 7 for two 1024-column rows per warp (Qwen3-0.6B's q/k/v: 85 → 71 registers, no spills; at 8 it spills): a
+//     third of its blocks more fit beside the down GEMV before it. Same card, part N: tg128 1,445 → 1,484, from a
+//     context of 100 1,395 → 1,437, @4k 1,039 → 1,051.
 template <typename WT, int RW, int U, bool SWIGLU, int SPLIT>
 constexpr int gemv_min_blocks() {
   if (!std::is_same_v<WT, __nv_bfloat16>) return 1;
   if (RW == 1 && U == 16 && !SWIGLU && SPLIT == 1) return 5;
   if (SWIGLU && U == 4 && SPLIT == 1) return 7;
+  if (RW == 2 && U == 4 && !SWIGLU) return 7;
   return 1;
 }
 
