@@ -361,7 +361,7 @@ void launch_tc(const Ctx& c, const TcParams& p0) {
   TcParams p = p0;
   p.splits.max_splits = splits_in_one_wave(reinterpret_cast<const void*>(attn_decode_tc_kernel<D>), kWarps * 32,
                                           c.sms, p.splits.max_splits, p.n_kv_heads);
-  p.trace = trace_slot(c, "attention", unsigned(p.splits.max_splits * p.n_kv_heads));
+  p.trace = trace_slot(c.trace, "attention", unsigned(p.splits.max_splits * p.n_kv_heads));
   // Blocks are handed to the SMs in the order of their linear index, x fastest. With the kv head as x, the first
   // split of every head comes first: at short context those 8 are the only blocks with work (the rest see s >= S
   // and leave), and each of them takes a whole SM, which frees only as the GEMV before drains. In the other order

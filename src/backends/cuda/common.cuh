@@ -51,9 +51,6 @@ struct Ctx {
   unsigned* err = nullptr;  // device error word (ErrorBits)
   LaunchTrace* trace = nullptr;  // FS_CUDA_TRACE (launch_trace.h)
 };
-inline unsigned long long* trace_slot(const Ctx& c, const char* name, unsigned blocks) {
-  return trace_slot(c.trace, name, blocks);
-}
 
 // Launches kernel<<<grid, block, smem, stream>>> through cudaLaunchKernelEx (with the PDL attribute when ctx.pdl),
 // then checks both the launch and the last error. Empty grids are skipped by the callers.

@@ -25,7 +25,8 @@ void write_trace_summary(const LaunchTrace& t, const std::vector<unsigned long l
   if (!f) throw Error(std::string("FS_CUDA_TRACE: cannot write '") + path + "'");
   const size_t per = size_t(3) * LaunchTrace::kBlocks;
   const unsigned long long t0 = stamps.empty() ? 0 : stamps[0];
-  std::fprintf(f, "# decode step, per launch: first / median / last block, µs from the first launch's block 0 start\n");
+  std::fprintf(f,
+               "# decode step, per launch: first / median / last block, µs from the first launch's block 0 start\n");
   std::fprintf(f, "# gap: previous last end -> this first wait; adds: previous last end -> this last end\n");
   std::fprintf(f, "%4s %-16s %6s | %-23s | %-23s | %-23s | %6s %6s\n", "#", "launch", "blocks", "start", "wait",
                "end", "gap", "adds");

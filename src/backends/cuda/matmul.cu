@@ -61,7 +61,7 @@ struct GemvParams {
   DType bias_dtype[3];
   float* out[3];
   int rows[3];
-  int norm_smem;  // the norm weight is staged in shared memory before the wait (the launch's dynamic smem)
+  int norm_vecs;  // 16-byte vectors of the norm weight staged in shared memory before the wait (0: read after it)
   unsigned long long* trace;  // launch_trace.h: null unless a decode step is being traced
 };
 
@@ -180,10 +180,10 @@ __global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, 
     bias_v[m] = !SWIGLU && bias && writer && on[m] ? load_f32(bias, pick(p.bias_dtype, j), row0 + m) : 0.f;
   // The norm weight is a weight too, but every block needs all of it: the block copies it, as stored, into shared
   // memory, so the loop below reads it from there instead of waiting, after the wait, on one more trip to memory.
-  extern __shared__ uint4 norm_s[];  // [cols · dtype size / 16] when p.norm_smem
-  if (p.norm_smem) {
-    const int n16 = p.cols * (p.norm_dtype == DType::F32 ? 4 : 2) / 16;
-    for (int i = threadIdx.x; i < n16; i += blockDim.x) norm_s[i] = __ldg(static_cast<const uint4*>(p.norm) + i);
+  extern __shared__ uint4 norm_s[];  // [p.norm_vecs]
+  if (p.norm_vecs) {
+    for (int i = threadIdx.x; i < p.norm_vecs; i += blockDim.x)
+      norm_s[i] = __ldg(static_cast<const uint4*>(p.norm) + i);
     __syncthreads();
   }
   grid_dep_wait();
@@ -226,7 +226,7 @@ __global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, 
       const int c0 = v * E;
       float nw[E];
       if (norm) {
-        if (p.norm_smem) load_vec<E, true>(norm_s, p.norm_dtype, c0, nw);
+        if (p.norm_vecs) load_vec<E, true>(norm_s, p.norm_dtype, c0, nw);
         else load_vec<E>(p.norm, p.norm_dtype, c0, nw);
       }
 #pragma unroll
@@ -315,14 +315,14 @@ struct Shape {
 //     take U = 4, the row itself, not 8 (Qwen3-0.6B's q/k/v: 122 → 85 registers; H100, same call, tg128 1,386 →
 //     1,420 tok/s, eighth session);
 //   * rows of 2048 columns or more (8+ vectors per lane): SPLIT = 2 warps per row (up to 3072 columns: Qwen3-0.6B's
-//     down went from 4 warps to 2 in the eighth session, 1,386 → 1,400 tok/s), 4 (up to 4096,
-//     and the gate/up pair) or 8 (longer rows, in blocks of 8 warps), U sized to what each lane then streams (2, 4
-//     or 8 vectors; longer rows loop). After griddepcontrol.wait a warp's own work on its row (unpacking, FMAs, the
-//     shuffle reduction) is on the critical path, and the small U leaves registers for more blocks per SM. H100, one call: Qwen3-0.6B 1,193 → 1,268
-//     tok/s, Llama-3.2-1B 837 → 926, Qwen3-1.7B 545 → 600 (seventh session; Llama's down 14.9 → 11.6 µs on an
-//     H200). The sixth session's split of Llama's matrices had kept U = 16, and was slower (990 → 947). Eight warps
-//     for rows of more than 4096 columns, same card and call: Llama-3.2-1B 935 → 950, Qwen2.5-0.5B 1,339 → 1,362,
-//     Qwen3-1.7B 614 → 612 (its 6144-column down; within 0.5%, the rule kept simple);
+//     down went from 4 warps to 2 in the eighth session, 1,386 → 1,400 tok/s), 4 (up to 4096, and the gate/up
+//     pair) or 8 (longer rows, in blocks of 8 warps), U sized to what each lane then streams (2, 4 or 8 vectors;
+//     longer rows loop). After griddepcontrol.wait a warp's own work on its row (unpacking, FMAs, the shuffle
+//     reduction) is on the critical path, and the small U leaves registers for more blocks per SM. H100, one call:
+//     Qwen3-0.6B 1,193 → 1,268 tok/s, Llama-3.2-1B 837 → 926, Qwen3-1.7B 545 → 600 (seventh session; Llama's down
+//     14.9 → 11.6 µs on an H200). The sixth session's split of Llama's matrices had kept U = 16, and was slower
+//     (990 → 947). Eight warps for rows of more than 4096 columns, same card and call: Llama-3.2-1B 935 → 950,
+//     Qwen2.5-0.5B 1,339 → 1,362, Qwen3-1.7B 614 → 612 (its 6144-column down; within 0.5%, the rule kept simple);
 //   * otherwise (1024-column rows) one row per warp and U = 16, though a row is only 4 vectors per lane: sized to
 //     the row it measured slower (fifth session: Qwen3-0.6B q 2.96 → 3.44 µs), and so did splitting these rows
 //     (Qwen3-0.6B q/k/v 1,193 → 1,166 tok/s) or launching one 8-warp block per SM that streams its whole share
@@ -384,9 +384,9 @@ void run(const Ctx& c, GemvParams p, bool swiglu) {
   // The staged norm: cols elements as stored in shared memory (f32 up to 8,192 columns, bf16 up to 16,384).
   const size_t norm_bytes = p.norm ? size_t(p.cols) * dtype_size(p.norm_dtype) : 0;
   const size_t smem = norm_bytes % 16 == 0 && aligned16(p.norm) && norm_bytes <= kNormSmemBytes ? norm_bytes : 0;
-  p.norm_smem = smem > 0;
+  p.norm_vecs = int(smem / 16);
   const char* name = "matmul (gemv)";
-  p.trace = trace_slot(c, swiglu ? "gemv gate/up" : p.count == 3 ? "gemv q/k/v" : "gemv", blocks);
+  p.trace = trace_slot(c.trace, swiglu ? "gemv gate/up" : p.count == 3 ? "gemv q/k/v" : "gemv", blocks);
   if (p.n > 1) {
     launch(c, name, grid, block, smem, gemv_kernel<WT, 4, 1, 8, false>, p);
     return;
