@@ -202,6 +202,7 @@ __global__ void __launch_bounds__(kWarps * 32, 1) attn_decode_tc_kernel(const __
   }
   if (s >= S) return trace_end(p.trace);
   __syncthreads();  // the tables
+  FS_TRACE_PHASE(p.trace, 0);
 
   // q as A fragments (row g = query head kvh·G + g; rows g + 8 empty), dims permuted as K's pieces: lane (g, t)
   // holds dims 32c + 8t .. +7 of its row (QK-norm and RoPE applied here in the fused form). In the split that holds
@@ -247,6 +248,7 @@ __global__ void __launch_bounds__(kWarps * 32, 1) attn_decode_tc_kernel(const __
         qa[2 * c + half][3] = 0u;
       }
   }
+  FS_TRACE_PHASE(p.trace, 1, qa[0][0] ^ qa[D / 16 - 1][2]);
   // The rows not loaded early: in the fused form only row P, taken from shared memory into the registers whose
   // key it is (K piece c of lane (g, t) is dims 32c + 8t: uint4 4c + t of the row; V piece h is dims 64h + 8g);
   // otherwise the whole split, read now that the kernel before (the cache store) has finished.
@@ -273,6 +275,7 @@ __global__ void __launch_bounds__(kWarps * 32, 1) attn_decode_tc_kernel(const __
     if (pb + kStride < p1) load(rb, pb + kStride, p1);
   }
 
+  FS_TRACE_PHASE(p.trace, 2);
   const float sl2 = p.scale * 1.4426950408889634f;  // e^(x · scale) = 2^(x · sl2)
   float o[DT][4];
 #pragma unroll
@@ -335,6 +338,7 @@ __global__ void __launch_bounds__(kWarps * 32, 1) attn_decode_tc_kernel(const __
     if (pb + 3 * kStride < p1) load(rb, pb + 3 * kStride, p1);
   }
 
+  FS_TRACE_PHASE(p.trace, 3, __float_as_uint(o[0][0]) ^ __float_as_uint(o[DT - 1][1]));
   // This warp's state into shared memory (m in units of the scaled score, as store_split_result expects).
   l += __shfl_xor_sync(0xffffffffu, l, 1);
   l += __shfl_xor_sync(0xffffffffu, l, 2);
@@ -349,6 +353,7 @@ __global__ void __launch_bounds__(kWarps * 32, 1) attn_decode_tc_kernel(const __
       }
   }
   __syncthreads();
+  FS_TRACE_PHASE(p.trace, 4);
   store_split_result<kWarps>(p.splits, &sm_m[0][0], &sm_l[0][0], &sm_o[0][0][0], kGroup, D, G, D, p.n_heads, 0,
                              kvh * G, s, S == 1, p.out);
   if (S == 1) return trace_end(p.trace);

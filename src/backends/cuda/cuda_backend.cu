@@ -128,7 +128,7 @@ CudaBackend::CudaBackend(const CudaOptions& opts) : opts_(opts), ws_(std::make_u
     cuda::init_attention_attributes();
     if (std::getenv("FS_CUDA_TRACE")) {
       trace_ = std::make_unique<cuda::LaunchTrace>();
-      const size_t bytes = sizeof(unsigned long long) * 3 * cuda::LaunchTrace::kBlocks * cuda::LaunchTrace::kLaunches;
+      const size_t bytes = sizeof(unsigned long long) * cuda::LaunchTrace::kStride * cuda::LaunchTrace::kLaunches;
       FS_CUDA(cudaMalloc(&trace_->stamps, bytes));
       FS_CUDA(cudaMemsetAsync(trace_->stamps, 0, bytes, stream_));
     }
@@ -150,7 +150,7 @@ CudaBackend::~CudaBackend() {
   cudaStreamSynchronize(stream_);
   if (trace_) {
     if (!trace_->names.empty()) {
-      std::vector<unsigned long long> stamps(size_t(3) * cuda::LaunchTrace::kBlocks * trace_->names.size());
+      std::vector<unsigned long long> stamps(cuda::LaunchTrace::kStride * trace_->names.size());
       if (cudaMemcpy(stamps.data(), trace_->stamps, stamps.size() * sizeof(stamps[0]), cudaMemcpyDeviceToHost) ==
           cudaSuccess) {
         try {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 #include "util/error.h"
 
@@ -23,11 +24,13 @@ Spread spread(std::vector<long long> v) {
 void write_trace_summary(const LaunchTrace& t, const std::vector<unsigned long long>& stamps, const char* path) {
   FILE* f = std::fopen(path, "w");
   if (!f) throw Error(std::string("FS_CUDA_TRACE: cannot write '") + path + "'");
-  const size_t per = size_t(3) * LaunchTrace::kBlocks;
+  const size_t per = LaunchTrace::kStride;
   const unsigned long long t0 = stamps.empty() ? 0 : stamps[0];
   std::fprintf(f,
                "# decode step, per launch: first / median / last block, µs from the first launch's block 0 start\n");
   std::fprintf(f, "# gap: previous last end -> this first wait; adds: previous last end -> this last end\n");
+  std::fprintf(f, "# phases: medians over the launch's first %d blocks, µs after their waits (launch_trace.h)\n",
+               LaunchTrace::kPhaseBlocks);
   std::fprintf(f, "%4s %-16s %6s | %-23s | %-23s | %-23s | %6s %6s\n", "#", "launch", "blocks", "start", "wait",
                "end", "gap", "adds");
   double prev_end = 0;
@@ -40,6 +43,24 @@ void write_trace_summary(const LaunchTrace& t, const std::vector<unsigned long l
                  t.names[i].c_str(), t.blocks[i], s.first, s.median, s.last, w.first, w.median, w.last, e.first,
                  e.median, e.last, i ? w.first - prev_end : 0.0, i ? e.last - prev_end : e.last - s.first);
     prev_end = e.last;
+    // The phase stamps, where the kernel has them (a zero stamp was never written), after each block's wait.
+    const unsigned long long* launch = &stamps[i * per];
+    const unsigned long long* phase = launch + size_t(3) * LaunchTrace::kBlocks;
+    const unsigned nb = std::min<unsigned>(t.blocks[i], LaunchTrace::kPhaseBlocks);
+    auto after_wait = [&](unsigned b, unsigned long long at) { return (long long)(at - launch[3 * b + 1]); };
+    std::vector<std::pair<int, double>> medians;  // (phase, µs after the wait)
+    for (int k = 0; k < LaunchTrace::kPhases; ++k) {
+      std::vector<long long> d;
+      for (unsigned b = 0; b < nb; ++b)
+        if (const unsigned long long at = phase[LaunchTrace::kPhases * b + k]) d.push_back(after_wait(b, at));
+      if (!d.empty()) medians.emplace_back(k, spread(d).median);
+    }
+    if (medians.empty()) continue;
+    std::vector<long long> d;
+    for (unsigned b = 0; b < nb; ++b) d.push_back(after_wait(b, launch[3 * b + 2]));
+    std::fprintf(f, "       phases");
+    for (const auto& [k, us] : medians) std::fprintf(f, " %d: %.2f", k, us);
+    std::fprintf(f, "  end: %.2f\n", spread(d).median);
   }
   std::fclose(f);
 }

@@ -15,6 +15,15 @@
 // the gap from the previous launch's last end to this one's first wait (the dependency hand-over), and the span
 // from the previous last end to this last end (what the launch adds to the step). The stamps are plain stores, one
 // per block: measured, they leave tok/s within 1%. %globaltimer ticks in steps of ~32 ns on an H100.
+//
+// A kernel may also stamp up to kPhases points between its wait and its end (FS_TRACE_PHASE), in its first
+// kPhaseBlocks blocks; the summary then adds a line of their medians, in µs after those blocks' waits. The decode
+// attention does (attention_decode_tc.cu): its first 8 blocks are split 0 of every kv head, which is the whole of
+// the work at short context, and its phases are 0 tables in shared memory, 1 q (and in one warp row P's K and V)
+// normalised and rotated, 2 row P in the registers that need it, 3 warp 0's products done, 4 the warps' states in
+// shared memory. Those stamps are compiled in only with the CMake option FS_CUDA_TRACE_PHASES (which defines
+// FS_TRACE_PHASES): even with tracing off they cost 0.5–2% of Qwen3-0.6B's tg128 on an H100 (ninth session log,
+// parts 9–12), as the attention kernel sits at its 255-register limit and any added code reshuffles it.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -25,7 +34,9 @@ namespace fs::cuda {
 struct LaunchTrace {
   static constexpr int kLaunches = 192;      // traced launches per step, at most (Qwen3-0.6B: 141)
   static constexpr int kBlocks = 16384;      // blocks per launch, at most (an lm head: ~9,500)
-  unsigned long long* stamps = nullptr;      // device [kLaunches][kBlocks][3]
+  static constexpr int kPhases = 5, kPhaseBlocks = 8;
+  static constexpr size_t kStride = size_t(3) * kBlocks + kPhaseBlocks * kPhases;  // stamps per launch
+  unsigned long long* stamps = nullptr;      // device [kLaunches][kStride]: [kBlocks][3], then [kPhaseBlocks][kPhases]
   bool recording = false;
   std::vector<std::string> names;            // per launch, in graph order
   std::vector<unsigned> blocks;
@@ -37,7 +48,7 @@ inline unsigned long long* trace_slot(LaunchTrace* t, const char* name, unsigned
     return nullptr;
   t->names.push_back(name);
   t->blocks.push_back(blocks);
-  return t->stamps + size_t(3) * LaunchTrace::kBlocks * (t->names.size() - 1);
+  return t->stamps + LaunchTrace::kStride * (t->names.size() - 1);
 }
 
 // The summary described above, from the stamps copied to the host.
@@ -53,6 +64,20 @@ __device__ __forceinline__ void trace_mark(unsigned long long* tr, int what) {
 __device__ __forceinline__ void trace_start(unsigned long long* tr) { trace_mark(tr, 0); }
 __device__ __forceinline__ void trace_wait(unsigned long long* tr) { trace_mark(tr, 1); }
 __device__ __forceinline__ void trace_end(unsigned long long* tr) { trace_mark(tr, 2); }
+#ifdef FS_TRACE_PHASES
+#define FS_TRACE_PHASE(tr, ...) ::fs::cuda::trace_phase(tr, __VA_ARGS__)
+#else
+#define FS_TRACE_PHASE(tr, ...) ((void)0)
+#endif
+// Phase k of this block (thread 0, first kPhaseBlocks blocks). The timer read takes `after` as an input, so it is
+// not scheduled before the value the phase waits for (a register computed from it) exists.
+__device__ __forceinline__ void trace_phase(unsigned long long* tr, int k, uint32_t after = 0) {
+  const unsigned b = blockIdx.x + gridDim.x * blockIdx.y;
+  if (!tr || threadIdx.x != 0 || b >= LaunchTrace::kPhaseBlocks) return;
+  unsigned long long now;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now) : "r"(after));
+  tr[size_t(3) * LaunchTrace::kBlocks + LaunchTrace::kPhases * b + k] = now;
+}
 #endif
 
 }  // namespace fs::cuda
