@@ -22,7 +22,7 @@
 // the work at short context, and its phases are 0 tables in shared memory, 1 q (and in one warp row P's K and V)
 // normalised and rotated, 2 row P in the registers that need it, 3 warp 0's products done, 4 the warps' states in
 // shared memory. Those stamps are compiled in only with the CMake option FS_CUDA_TRACE_PHASES (which defines
-// FS_TRACE_PHASES): even with tracing off they cost 0.5–2% of Qwen3-0.6B's tg128 on an H100 (ninth session log,
+// FS_TRACE_PHASES): even with tracing off they cost 0.4–2% of Qwen3-0.6B's tg128 on an H100 (ninth session log,
 // parts 9–12), as the attention kernel sits at its 255-register limit and any added code reshuffles it.
 #pragma once
 #include <cstdint>
