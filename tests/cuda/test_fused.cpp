@@ -164,8 +164,10 @@ TEST_F(CudaFused, QkNormRopeAttentionMatchesComposedCpu) {
     bool norms;
     int32_t pos;
   };
-  const Case cases[] = {{16, 8, 128, true, 37},  {16, 8, 128, true, 4999}, {32, 8, 64, false, 0},
-                        {32, 8, 64, false, 3000}, {14, 2, 64, false, 300},  {4, 4, 128, true, 77}};
+  // Groups of 2, 4, 7 and 1 (the new K row rides on quad G of warp 0) and of 8 (no empty quad: a second pass).
+  const Case cases[] = {{16, 8, 128, true, 37},    {16, 8, 128, true, 4999}, {32, 8, 64, false, 0},
+                        {32, 8, 64, false, 3000},  {14, 2, 64, false, 300},  {4, 4, 128, true, 77},
+                        {8, 1, 128, true, 50},     {16, 2, 64, false, 700}};
   uint32_t seed = 7300;
   for (const Case& c : cases)
     for (CudaBackend* gpu : {gpu_bf16_, gpu_simt_}) {
