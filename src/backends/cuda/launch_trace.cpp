@@ -24,7 +24,6 @@ Spread spread(std::vector<long long> v) {
 void write_trace_summary(const LaunchTrace& t, const std::vector<unsigned long long>& stamps, const char* path) {
   FILE* f = std::fopen(path, "w");
   if (!f) throw Error(std::string("FS_CUDA_TRACE: cannot write '") + path + "'");
-  const size_t per = LaunchTrace::kStride;
   const unsigned long long t0 = stamps.empty() ? 0 : stamps[0];
   std::fprintf(f,
                "# decode step, per launch: first / median / last block, µs from the first launch's block 0 start\n");
@@ -35,17 +34,17 @@ void write_trace_summary(const LaunchTrace& t, const std::vector<unsigned long l
                "end", "gap", "adds");
   double prev_end = 0;
   for (size_t i = 0; i < t.names.size(); ++i) {
+    const unsigned long long* launch = &stamps[i * LaunchTrace::kStride];
     std::vector<long long> at[3];
     for (unsigned b = 0; b < t.blocks[i]; ++b)
-      for (int w = 0; w < 3; ++w) at[w].push_back((long long)(stamps[i * per + 3 * b + w] - t0));
+      for (int w = 0; w < 3; ++w) at[w].push_back((long long)(launch[3 * b + w] - t0));
     const Spread s = spread(at[0]), w = spread(at[1]), e = spread(at[2]);
     std::fprintf(f, "%4zu %-16s %6u | %7.2f %7.2f %7.2f | %7.2f %7.2f %7.2f | %7.2f %7.2f %7.2f | %6.2f %6.2f\n", i,
                  t.names[i].c_str(), t.blocks[i], s.first, s.median, s.last, w.first, w.median, w.last, e.first,
                  e.median, e.last, i ? w.first - prev_end : 0.0, i ? e.last - prev_end : e.last - s.first);
     prev_end = e.last;
     // The phase stamps, where the kernel has them (a zero stamp was never written), after each block's wait.
-    const unsigned long long* launch = &stamps[i * per];
-    const unsigned long long* phase = launch + size_t(3) * LaunchTrace::kBlocks;
+    const unsigned long long* phase = launch + LaunchTrace::kPhaseAt;
     const unsigned nb = std::min<unsigned>(t.blocks[i], LaunchTrace::kPhaseBlocks);
     auto after_wait = [&](unsigned b, unsigned long long at) { return (long long)(at - launch[3 * b + 1]); };
     std::vector<std::pair<int, double>> medians;  // (phase, µs after the wait)

@@ -35,7 +35,8 @@ struct LaunchTrace {
   static constexpr int kLaunches = 192;      // traced launches per step, at most (Qwen3-0.6B: 141)
   static constexpr int kBlocks = 16384;      // blocks per launch, at most (an lm head: ~9,500)
   static constexpr int kPhases = 5, kPhaseBlocks = 8;
-  static constexpr size_t kStride = size_t(3) * kBlocks + kPhaseBlocks * kPhases;  // stamps per launch
+  static constexpr size_t kPhaseAt = size_t(3) * kBlocks;                    // a launch's phase stamps start here
+  static constexpr size_t kStride = kPhaseAt + kPhaseBlocks * kPhases;       // stamps per launch
   unsigned long long* stamps = nullptr;      // device [kLaunches][kStride]: [kBlocks][3], then [kPhaseBlocks][kPhases]
   bool recording = false;
   std::vector<std::string> names;            // per launch, in graph order
@@ -55,11 +56,16 @@ inline unsigned long long* trace_slot(LaunchTrace* t, const char* name, unsigned
 void write_trace_summary(const LaunchTrace& t, const std::vector<unsigned long long>& stamps, const char* path);
 
 #ifdef __CUDACC__
-__device__ __forceinline__ void trace_mark(unsigned long long* tr, int what) {
-  if (!tr || threadIdx.x != 0) return;
+__device__ __forceinline__ unsigned trace_block() { return blockIdx.x + gridDim.x * blockIdx.y; }
+// The global timer. It takes `after` as an input, so the read is not scheduled before that value (a register
+// computed from what the stamp waits for) exists.
+__device__ __forceinline__ unsigned long long trace_now(uint32_t after = 0) {
   unsigned long long now;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now));
-  tr[3 * (blockIdx.x + gridDim.x * blockIdx.y) + what] = now;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now) : "r"(after));
+  return now;
+}
+__device__ __forceinline__ void trace_mark(unsigned long long* tr, int what) {
+  if (tr && threadIdx.x == 0) tr[3 * trace_block() + what] = trace_now();
 }
 __device__ __forceinline__ void trace_start(unsigned long long* tr) { trace_mark(tr, 0); }
 __device__ __forceinline__ void trace_wait(unsigned long long* tr) { trace_mark(tr, 1); }
@@ -69,14 +75,11 @@ __device__ __forceinline__ void trace_end(unsigned long long* tr) { trace_mark(t
 #else
 #define FS_TRACE_PHASE(tr, ...) ((void)0)
 #endif
-// Phase k of this block (thread 0, first kPhaseBlocks blocks). The timer read takes `after` as an input, so it is
-// not scheduled before the value the phase waits for (a register computed from it) exists.
+// Phase k of this block (thread 0, first kPhaseBlocks blocks), stamped once `after` exists.
 __device__ __forceinline__ void trace_phase(unsigned long long* tr, int k, uint32_t after = 0) {
-  const unsigned b = blockIdx.x + gridDim.x * blockIdx.y;
-  if (!tr || threadIdx.x != 0 || b >= LaunchTrace::kPhaseBlocks) return;
-  unsigned long long now;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(now) : "r"(after));
-  tr[size_t(3) * LaunchTrace::kBlocks + LaunchTrace::kPhases * b + k] = now;
+  const unsigned b = trace_block();
+  if (tr && threadIdx.x == 0 && b < LaunchTrace::kPhaseBlocks)
+    tr[LaunchTrace::kPhaseAt + LaunchTrace::kPhases * b + k] = trace_now(after);
 }
 #endif
 
