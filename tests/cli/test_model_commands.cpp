@@ -42,7 +42,8 @@ TEST(Cli, GeneratePrintsTheGeneratedIds) {
   for (int i = 0; i < 5; ++i) {
     model->forward(ids.data() + (i ? ids.size() - 1 : 0), i ? 1 : 3);
     ids.push_back(model->greedy_token());
-    want += (i ? "," : "") + std::to_string(ids.back());
+    if (i) want += ',';
+    want += std::to_string(ids.back());
   }
   EXPECT_EQ(r.out, want + "\n");
 }
