@@ -124,7 +124,9 @@ __device__ __forceinline__ uint32_t word(const uint4& u, int i) {
   return i == 0 ? u.x : i == 1 ? u.y : i == 2 ? u.z : u.w;
 }
 
-template <int D>
+// kFused: the fused form (rope_freq set). kFullGroup: G = kGroup, no mma row is empty, and warp 0 makes row P's K
+// in a second pass. launch_tc picks the instance.
+template <int D, bool kFused, bool kFullGroup>
 __global__ void __launch_bounds__(kWarps * 32, 1) attn_decode_tc_kernel(const __grid_constant__ TcParams p) {
   constexpr int KC = D / 32;  // 16-byte K pieces per key per lane
   constexpr int VH = D / 64;  // 16-byte V pieces per position per lane
@@ -140,7 +142,7 @@ __global__ void __launch_bounds__(kWarps * 32, 1) attn_decode_tc_kernel(const __
   const int kvh = blockIdx.x, s = blockIdx.y;  // launch_tc says why in this order
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, g = lane >> 2, t = lane & 3;
   const int G = p.n_heads / p.n_kv_heads;
-  const bool fused = p.rope_freq != nullptr;
+  constexpr bool fused = kFused;
   const uint16_t* K = p.k + size_t(kvh) * D;
   const uint16_t* V = p.v + size_t(kvh) * D;
 
@@ -220,8 +222,8 @@ __global__ void __launch_bounds__(kWarps * 32, 1) attn_decode_tc_kernel(const __
   uint32_t qa[D / 16][4];
   {
     const bool makes_row = fused && s == S - 1 && warp == 0;
-    const bool k_lane = makes_row && G < kGroup && g == G;  // x holds row P's K, not q
-    const bool second_pass = makes_row && G == kGroup;      // warp-uniform
+    const bool k_lane = makes_row && !kFullGroup && g == G;  // x holds row P's K, not q
+    const bool second_pass = makes_row && kFullGroup;        // warp-uniform
     const bool stores = k_lane || (second_pass && g == 0);  // the 4 lanes that store row P
     const bool any_norm = p.q_norm.p || p.k_norm.p;
     const float* const qn = p.q_norm.p ? sm_qn : nullptr;
@@ -384,11 +386,12 @@ __global__ void __launch_bounds__(kWarps * 32, 1) attn_decode_tc_kernel(const __
   trace_end(p.trace);
 }
 
-template <int D>
+template <int D, bool kFused, bool kFullGroup>
 void launch_tc(const Ctx& c, const TcParams& p0) {
   TcParams p = p0;
-  p.splits.max_splits = splits_in_one_wave(reinterpret_cast<const void*>(attn_decode_tc_kernel<D>), kWarps * 32,
-                                          c.sms, p.splits.max_splits, p.n_kv_heads);
+  const auto kernel = attn_decode_tc_kernel<D, kFused, kFullGroup>;
+  p.splits.max_splits = splits_in_one_wave(reinterpret_cast<const void*>(kernel), kWarps * 32, c.sms,
+                                          p.splits.max_splits, p.n_kv_heads);
   p.trace = trace_slot(c.trace, "attention", unsigned(p.splits.max_splits * p.n_kv_heads));
   // Blocks are handed to the SMs in the order of their linear index, x fastest. With the kv head as x, the first
   // split of every head comes first: at short context those 8 are the only blocks with work (the rest see s >= S
@@ -396,7 +399,20 @@ void launch_tc(const Ctx& c, const TcParams& p0) {
   // the working blocks were 0, 16, 32, ..., the last of them queued behind 112 others. H100, same call: tg128
   // Qwen3-0.6B 1,265 → 1,298 tok/s, Llama-3.2-1B 947 → 983 (2026-11-26, eighth session).
   launch(c, "attention (decode, tensor cores)", dim3(p.n_kv_heads, p.splits.max_splits), dim3(kWarps * 32), 0,
-         attn_decode_tc_kernel<D>, p);
+         kernel, p);
+}
+
+// One kernel per form — unfused, fused with an empty mma row for the new K row, fused with a second pass (G = 8) —
+// so that none carries another form's code: this kernel's time moves with code that does not run (twelfth session:
+// ~260 never-executed instructions added before its wait made it ~1 us a layer slower). H100, same call, three
+// rounds, against one kernel with runtime branches: Qwen3-0.6B tg128 1,504-1,505 -> 1,501-1,504 tok/s, @4k
+// 1,043-1,044 -> 1,049-1,050, @16k 714-715 -> 720-721; Llama-3.2-1B 1,012-1,014 -> 1,016-1,020, @4k 894-895 ->
+// 897-898, @16k 801-802 -> 802-803 (session 12 log, part 8).
+template <int D>
+void launch_tc(const Ctx& c, const TcParams& p) {
+  if (!p.rope_freq) launch_tc<D, false, false>(c, p);
+  else if (p.n_heads / p.n_kv_heads == kGroup) launch_tc<D, true, true>(c, p);
+  else launch_tc<D, true, false>(c, p);
 }
 
 }  // namespace
