@@ -132,8 +132,17 @@ constexpr int gemv_min_blocks() {
 // flight); NM weight rows streamed per warp (RW, or 2 for the gate/up pair of SWIGLU); U vectors per row per lane
 // in one batch (gemv_shape picks them, from measurements); SPLIT warps share each row (1, 2, 4 or 8: long rows),
 // warp part s taking the 32-vector groups s, s + SPLIT, ... and the partial sums meeting in shared memory; W warps
-// per block.
-template <typename WT, int NT, int RW, int U, bool SWIGLU, int SPLIT = 1, int W = kWarps>
+// per block. kNorm: 1 the rmsnorm of x is fused (p.norm set), 0 it is not, 2 decided at run time (the kernels for
+// n > 1 and for f16/f32 weights). The one-token bf16 kernels are compiled once per form (bf16_kernel), so that the
+// o and down projections carry no norm code; what that changed is their register allocation, and with it where
+// their blocks run. Qwen3-0.6B's down kernel (2 warps a row, U = 8) went from 75 to 98 registers, at most 5 blocks
+// an SM instead of 6, and its 512 blocks now sit 4 to an SM on all 132 SMs instead of 6 to an SM on about half of
+// them and 1-5 on the rest, beside the next q/k/v GEMV's early blocks (docs/cuda-backend.md, section 6): they end
+// 1.70 / 2.08 us after the wait (median / last) instead of 2.66 / 3.94. H100, same call, three rounds: Qwen3-0.6B
+// tg128 1,498-1,500 -> 1,587-1,589 tok/s, @4k 1,048-1,050 -> 1,117-1,118; Llama-3.2-1B 1,017-1,018 ->
+// 1,018-1,020, @4k 898 -> 906 (session 12 log, parts 10-12). A gain that comes through the allocator's choice can
+// leave with it: an explicit cap on the down kernel's blocks per SM is the robust form, not yet built.
+template <typename WT, int NT, int RW, int U, bool SWIGLU, int SPLIT = 1, int W = kWarps, int kNorm = 2>
 __global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, U, SWIGLU, SPLIT>() : 1)
     gemv_kernel(const __grid_constant__ GemvParams p) {
   constexpr int E = Unpack<WT>::kElems;  // elements per 16-byte vector
@@ -181,7 +190,7 @@ __global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, 
   // The norm weight is a weight too, but every block needs all of it: the block copies it, as stored, into shared
   // memory, so the loop below reads it from there instead of waiting, after the wait, on one more trip to memory.
   extern __shared__ uint4 norm_s[];  // [p.norm_vecs]
-  if (p.norm_vecs) {
+  if (kNorm != 0 && p.norm_vecs) {
     for (int i = threadIdx.x; i < p.norm_vecs; i += blockDim.x)
       norm_s[i] = __ldg(static_cast<const uint4*>(p.norm) + i);
     __syncthreads();
@@ -197,7 +206,7 @@ __global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, 
     for (int m = 0; m < RW; ++m)
       prev[t][m] = p.accumulate && writer && t < p.n && on[m] ? out[size_t(t) * rows + row0 + m] : 0.f;
 
-  const bool norm = p.norm != nullptr;
+  const bool norm = kNorm == 2 ? p.norm != nullptr : kNorm == 1;
   float acc[NM][NT], ss[NT];
 #pragma unroll
   for (int t = 0; t < NT; ++t) {
@@ -348,10 +357,10 @@ Shape gemv_shape(const GemvParams& p, bool bf16, bool swiglu, int sms) {
 
 // The bf16 n = 1 kernel for a launch shape: every shape gemv_shape returns has a case here.
 template <typename WT>
-auto bf16_kernel(const Shape& sh, bool swiglu) -> void (*)(GemvParams) {
+auto bf16_kernel(const Shape& sh, bool swiglu, bool norm) -> void (*)(GemvParams) {
 #define FS_GEMV_CASE(RW, U, SW, SPLIT, W)                                                       \
   if (sh.rw == RW && sh.u == U && swiglu == SW && sh.split == SPLIT && sh.warps == W) \
-    return gemv_kernel<WT, 1, RW, U, SW, SPLIT, W>;
+    return norm ? gemv_kernel<WT, 1, RW, U, SW, SPLIT, W, 1> : gemv_kernel<WT, 1, RW, U, SW, SPLIT, W, 0>;
   FS_GEMV_CASE(1, 4, true, 1, kWarps)   // gate/up pairs of short rows
   FS_GEMV_CASE(1, 2, true, 4, kWarps)   // gate/up pairs of long rows
   FS_GEMV_CASE(1, 4, true, 4, kWarps)
@@ -392,7 +401,7 @@ void run(const Ctx& c, GemvParams p, bool swiglu) {
     return;
   }
   if constexpr (kBf16) {
-    launch(c, name, grid, block, smem, bf16_kernel<WT>(sh, swiglu), p);
+    launch(c, name, grid, block, smem, bf16_kernel<WT>(sh, swiglu, p.norm != nullptr), p);
   } else {
     launch(c, name, grid, block, smem, gemv_kernel<WT, 1, 1, 16, false>, p);
   }
