@@ -136,6 +136,12 @@ double measure(int warps, int steps, const Chase& ch, int* scratch, long long* d
   return double(h[h.size() / 2]) / steps;
 }
 
+// One instance per kind, in the order of Kind.
+using Measure = double (*)(int, int, const Chase&, int*, long long*, unsigned*);
+const Measure kMeasure[kKinds] = {measure<kFma>, measure<kLds>,    measure<kShfl>,   measure<kWarpSum>,
+                                  measure<kBar>, measure<kMma>,    measure<kL2>,     measure<kAtomic>,
+                                  measure<kTimer>, measure<kDram>};
+
 int main() {
   cudaDeviceProp prop;
   CHECK(cudaGetDeviceProperties(&prop, 0));
@@ -179,21 +185,7 @@ int main() {
     const int steps = k == kDram ? 256 : k == kL2 || k == kAtomic || k == kTimer ? 1024 : 4096;
     const Chase next = k == kDram ? Chase{d_big, int(big.size() / 512), 512} : Chase{d_small, int(small.size() / 32), 32};
     double r[2];
-    for (int w = 0; w < 2; ++w) {
-      const int warps = w == 0 ? 1 : 16;
-      switch (k) {
-        case kFma: r[w] = measure<kFma>(warps, steps, next, scratch, d_cycles, sink); break;
-        case kLds: r[w] = measure<kLds>(warps, steps, next, scratch, d_cycles, sink); break;
-        case kShfl: r[w] = measure<kShfl>(warps, steps, next, scratch, d_cycles, sink); break;
-        case kWarpSum: r[w] = measure<kWarpSum>(warps, steps, next, scratch, d_cycles, sink); break;
-        case kBar: r[w] = measure<kBar>(warps, steps, next, scratch, d_cycles, sink); break;
-        case kMma: r[w] = measure<kMma>(warps, steps, next, scratch, d_cycles, sink); break;
-        case kL2: r[w] = measure<kL2>(warps, steps, next, scratch, d_cycles, sink); break;
-        case kAtomic: r[w] = measure<kAtomic>(warps, steps, next, scratch, d_cycles, sink); break;
-        case kTimer: r[w] = measure<kTimer>(warps, steps, next, scratch, d_cycles, sink); break;
-        case kDram: r[w] = measure<kDram>(warps, steps, next, scratch, d_cycles, sink); break;
-      }
-    }
+    for (int w = 0; w < 2; ++w) r[w] = kMeasure[k](w == 0 ? 1 : 16, steps, next, scratch, d_cycles, sink);
     std::printf("%-32s | %7.1f (%6.1f) | %7.1f (%6.1f)\n", kNames[k], r[0], r[0] / ghz, r[1], r[1] / ghz);
   }
   CHECK(cudaDeviceSynchronize());
