@@ -16,6 +16,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "probe_check.h"
+
 template <int N, int CHAINS>
 __global__ void straight_line(float* out, long long* cycles, float b) {
   float x[CHAINS];
@@ -41,15 +43,6 @@ __global__ void straight_line(float* out, long long* cycles, float b) {
   for (int j = 0; j < CHAINS; ++j) sum += x[j];
   out[blockIdx.x * 32 + threadIdx.x] = sum;
 }
-
-#define CHECK(call)                                                                 \
-  do {                                                                              \
-    const cudaError_t e = (call);                                                   \
-    if (e != cudaSuccess) {                                                         \
-      std::fprintf(stderr, "%s failed: %s\n", #call, cudaGetErrorString(e));        \
-      std::exit(1);                                                                 \
-    }                                                                               \
-  } while (0)
 
 template <int N, int CHAINS>
 void measure(bool after_copy, char* big, size_t half, float* out, long long* cycles, int sms) {

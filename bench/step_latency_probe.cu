@@ -21,14 +21,7 @@
 #include <cstdlib>
 #include <vector>
 
-#define CHECK(call)                                                                          \
-  do {                                                                                       \
-    const cudaError_t e_ = (call);                                                           \
-    if (e_ != cudaSuccess) {                                                                 \
-      std::fprintf(stderr, "%s failed: %s (%s:%d)\n", #call, cudaGetErrorString(e_), __FILE__, __LINE__); \
-      std::exit(1);                                                                          \
-    }                                                                                        \
-  } while (0)
+#include "probe_check.h"
 
 enum Kind { kFma, kLds, kShfl, kWarpSum, kBar, kMma, kL2, kAtomic, kTimer, kDram, kKinds };
 const char* const kNames[kKinds] = {"fma (f32)",         "shared-memory load",  "shuffle",

@@ -120,13 +120,14 @@ INSTANTIATE_TEST_SUITE_P(Shapes, CudaDecodeStep, ::testing::Values("qwen3-0.6b",
 
 TEST(CudaDecodeStepOptions, FromTheEnvironment) {
   ::setenv("FS_CUDA_ENABLE", "persistent", 1);
-  ::setenv("FS_CUDA_DISABLE", "pdl,wgmma,attn-tc,rope-attn", 1);
+  ::setenv("FS_CUDA_DISABLE", "pdl,wgmma,attn-tc,rope-attn,qkv-cap", 1);
   const CudaOptions o = cuda_options_from_env();
   EXPECT_TRUE(o.persistent);
   EXPECT_FALSE(o.pdl);
   EXPECT_FALSE(o.wgmma);
   EXPECT_FALSE(o.attn_tc);
   EXPECT_FALSE(o.rope_attn);
+  EXPECT_FALSE(o.qkv_cap);
   ::setenv("FS_CUDA_ENABLE", "persistent,warp-drive", 1);
   try {
     cuda_options_from_env();

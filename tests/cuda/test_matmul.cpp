@@ -117,6 +117,22 @@ TEST_F(CudaMatmul, WgmmaOnHopper) {
   EXPECT_FALSE(gpu_mma_->wgmma());
 }
 
+TEST_F(CudaMatmul, QkvGemvBlocksPerSm) {
+  // The one-token q/k/v GEMV runs at most 5 blocks an SM (CudaOptions::qkv_cap): Qwen3-0.6B's (1024 columns, 2048 +
+  // 2 × 1024 rows) fits 7 by its registers on sm_90 and is capped; Llama-3.2-1B's (2048 columns, 2048 + 2 × 512
+  // rows) fits fewer and is left as it is. The matmul cases above run with the cap on.
+  CudaOptions off;
+  off.qkv_cap = false;
+  CudaBackend uncapped(off);
+  const int qwen_free = uncapped.qkv_gemv_blocks_per_sm(1024, 2048, 1024);
+  const int qwen = gpu_->qkv_gemv_blocks_per_sm(1024, 2048, 1024);
+  EXPECT_EQ(qwen, std::min(qwen_free, 5)) << "uncapped: " << qwen_free;
+  EXPECT_EQ(gpu_->qkv_gemv_blocks_per_sm(2048, 2048, 512), uncapped.qkv_gemv_blocks_per_sm(2048, 2048, 512));
+  if (gpu_->wgmma()) {  // sm_90, where that kernel is compiled for 7 blocks an SM
+    EXPECT_GT(qwen_free, 5);
+  }
+}
+
 TEST_F(CudaMatmul, LmHeadShapeDecode) {
   // The biggest matrix of a decode step (Qwen3 vocabulary × hidden), through the GEMV.
   EXPECT_LE(run(1, 151936, 1024, DType::BF16, false, false, false, 4000), kF32Tol);

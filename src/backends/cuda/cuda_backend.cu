@@ -181,10 +181,15 @@ cuda::Ctx CudaBackend::ctx() const {
   c.pdl = opts_.pdl;
   c.wgmma = wgmma_;
   c.attn_tc = opts_.attn_tc;
+  c.qkv_cap = opts_.qkv_cap;
   c.sms = sms_;
   c.err = dev_err_;
   c.trace = trace_.get();
   return c;
+}
+
+int CudaBackend::qkv_gemv_blocks_per_sm(int cols, int q_rows, int kv_rows) const {
+  return cuda::qkv_gemv_blocks_per_sm(ctx(), cols, q_rows, kv_rows);
 }
 
 bool CudaBackend::capturing() const {
@@ -769,11 +774,12 @@ CudaOptions cuda_options_from_env() {
       i = j + 1;
     }
   };
-  parse("FS_CUDA_DISABLE", "pdl, wgmma, attn-tc, rope-attn", [&](const std::string& n) {
+  parse("FS_CUDA_DISABLE", "pdl, wgmma, attn-tc, rope-attn, qkv-cap", [&](const std::string& n) {
     if (n == "pdl") return o.pdl = false, true;
     if (n == "wgmma") return o.wgmma = false, true;
     if (n == "attn-tc") return o.attn_tc = false, true;
     if (n == "rope-attn") return o.rope_attn = false, true;
+    if (n == "qkv-cap") return o.qkv_cap = false, true;
     return false;
   });
   parse("FS_CUDA_ENABLE", "persistent",

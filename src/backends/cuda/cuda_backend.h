@@ -49,14 +49,17 @@ struct CudaOptions {
   // With attn_tc: QK-norm, RoPE and the cache store inside that kernel (qk_norm_rope_attention); off: a kernel of
   // their own before it.
   bool rope_attn = true;
+  // The one-token q/k/v GEMV at most 5 blocks an SM, by the shared memory its launch asks for (matmul.cu); off:
+  // as many as its registers allow.
+  bool qkv_cap = true;
   // decode_step as one persistent kernel (decode_step.cu). Off by default: measured slower than the op-by-op
   // decode (a recorded CUDA graph with PDL) on both target models; see docs/cuda-backend.md, section 7.
   bool persistent = false;
 };
 
 // CudaOptions from the environment, for experiments without rebuilding: FS_CUDA_DISABLE turns default features
-// off (pdl, wgmma, attn-tc, rope-attn), FS_CUDA_ENABLE=persistent turns an opt-in one on (comma-separated lists).
-// An unknown name is an error. (FS_CUDA_TRACE=<file>, read by the backend itself, writes the per-block timeline of
+// off (pdl, wgmma, attn-tc, rope-attn, qkv-cap), FS_CUDA_ENABLE=persistent turns an opt-in one on
+// (comma-separated lists). An unknown name is an error. (FS_CUDA_TRACE=<file>, read by the backend itself, writes the per-block timeline of
 // the greedy decode step when the backend is destroyed: launch_trace.h.)
 CudaOptions cuda_options_from_env();
 
@@ -123,6 +126,8 @@ class CudaBackend final : public Backend {
   bool wgmma() const { return wgmma_; }  // the prefill GEMM runs on wgmma
   bool attn_tc() const { return opts_.attn_tc; }  // one-token decode attention may run on the tensor cores
   long fused_steps() const { return fused_steps_; }  // decode steps run by the persistent kernel so far
+  // Blocks per SM of the one-token q/k/v GEMV for bf16 matrices of q_rows + 2 × kv_rows rows and `cols` columns.
+  int qkv_gemv_blocks_per_sm(int cols, int q_rows, int kv_rows) const;
   void synchronize();
 
  private:

@@ -27,6 +27,8 @@
 //     critical path of a ~4 µs kernel; this one, with the final norm folded into the lm head's GEMV, took decode
 //     from 1,150 to 1,207 tok/s on Qwen3-0.6B and from 952 to 984 on Llama-3.2-1B (H200, same call).
 //   * the reduction is a warp shuffle; lane 0 writes (or adds to, for the residual) out[t, r].
+//   * where blocks run matters as much as what they do: the one-token q/k/v launch asks for just enough shared
+//     memory that at most 5 of its blocks share an SM (kQkvBlocksPerSm), which spreads them over more SMs.
 //
 // One launch may cover up to 3 matrices that share x (q, k, v: blocks are numbered across them), may apply the
 // rmsnorm of x on the fly (acc · 1/rms, with Σx² gathered in the same pass — the norm costs no extra kernel; its
@@ -35,6 +37,10 @@
 // waiting on it — H100, same call: tg128 Qwen3-0.6B 1,346 → 1,410 tok/s, Llama-3.2-1B 972 → 1,011), and
 // may pair rows r of W_gate and W_up into silu(g)·u (the SwiGLU MLP input in one kernel). x stays f32: the GEMV
 // path matches the CPU oracle to f32 rounding (~1e-6 relative), unlike the bf16 tensor-core prefill path.
+#include <algorithm>
+#include <mutex>
+#include <unordered_map>
+
 #include "backends/cuda/ops.h"
 #include "util/error.h"
 
@@ -379,8 +385,56 @@ auto bf16_kernel(const Shape& sh, bool swiglu, bool norm) -> void (*)(GemvParams
   throw Error("matmul (gemv): no kernel for this launch shape");  // gemv_shape and this list disagree: a bug
 }
 
+// The one-token q/k/v GEMV (rmsnorm fused) runs at most this many blocks on an SM where its registers would allow
+// more (CudaOptions::qkv_cap; Qwen3-0.6B's two-rows-per-warp kernel fits 7). Not a launch bound, which would change
+// the kernel's registers and code: the launch asks for just enough shared memory that a sixth block no longer fits
+// (smem_for_at_most), so the 512 blocks spread over more SMs. H100, same call, three rounds (session 13 log, part
+// 3): Qwen3-0.6B tg128 1,588-1,591 -> 1,611-1,612 tok/s, @4k 1,116-1,117 -> 1,123, @16k 739-741 -> 747. More
+// padding than that (40-45 KB a block, still 5 blocks) gained 0.6% more at tg128 but lost 2.3% at 16k, and so did
+// the least padding with the largest shared-memory carveout: the padding must not move the SM's L1/shared split.
+// 6 blocks gained nothing at tg128; the same kind of cap on o, gate/up or down was slower (session 12, part 13).
+constexpr int kQkvBlocksPerSm = 5;
+
+// Dynamic shared memory, at least `at_least` bytes, with which no more than `blocks` blocks of `kernel` (of
+// `threads` threads) fit on an SM: the least that keeps a (blocks + 1)-th out, so that the SM's remaining shared
+// memory stays free for the launches around it. `at_least` when the kernel cannot run more than `blocks` anyway,
+// or when the occupancy calculator disagrees with the arithmetic (another card). Computed once per kernel.
+size_t smem_for_at_most(const void* kernel, int threads, int blocks, size_t at_least) {
+  static std::mutex mutex;
+  static std::unordered_map<const void*, size_t> known;
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto it = known.find(kernel);
+  if (it == known.end()) {
+    int dev = 0, per_sm = 0, reserved = 0, fit = 0;
+    FS_CUDA(cudaGetDevice(&dev));
+    FS_CUDA(cudaDeviceGetAttribute(&per_sm, cudaDevAttrMaxSharedMemoryPerMultiprocessor, dev));
+    FS_CUDA(cudaDeviceGetAttribute(&reserved, cudaDevAttrReservedSharedMemoryPerBlock, dev));
+    cudaFuncAttributes a{};
+    FS_CUDA(cudaFuncGetAttributes(&a, kernel));
+    FS_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, kernel, threads, 0));
+    size_t bytes = 0;
+    if (fit > blocks) {
+      const long least = long(per_sm / (blocks + 1)) + 1 - reserved - long(a.sharedSizeBytes);
+      bytes = size_t((std::max(0L, least) + 15) / 16 * 16);
+      if (bytes > size_t(a.maxDynamicSharedSizeBytes))
+        FS_CUDA(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(bytes)));
+      FS_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, kernel, threads, bytes));
+      if (fit != blocks) bytes = 0;
+    }
+    it = known.emplace(kernel, bytes).first;
+  }
+  return std::max(it->second, at_least);
+}
+
+// How a GEMV launch runs: kernel, grid, block and dynamic shared memory (and p's block_start and norm_vecs).
+struct GemvLaunch {
+  void (*kernel)(GemvParams);
+  dim3 grid, block;
+  size_t smem;
+};
+
 template <typename WT>
-void run(const Ctx& c, GemvParams p, bool swiglu) {
+GemvLaunch plan(const Ctx& c, GemvParams& p, bool swiglu) {
   constexpr bool kBf16 = std::is_same_v<WT, __nv_bfloat16>;
   const Shape sh = gemv_shape(p, kBf16, swiglu, c.sms);
   int blocks = 0;
@@ -389,22 +443,27 @@ void run(const Ctx& c, GemvParams p, bool swiglu) {
     if (j < p.count && (!swiglu || j == 0)) blocks += int(ceil_div(p.rows[j], size_t(sh.warps / sh.split) * sh.rw));
   }
   if (swiglu) p.block_start[1] = p.block_start[2] = blocks;  // both matrices are read by the same warps
-  const dim3 grid(blocks), block(sh.warps * 32);
   // The staged norm: cols elements as stored in shared memory (f32 up to 8,192 columns, bf16 up to 16,384).
   const size_t norm_bytes = p.norm ? size_t(p.cols) * dtype_size(p.norm_dtype) : 0;
   const size_t smem = norm_bytes % 16 == 0 && aligned16(p.norm) && norm_bytes <= kNormSmemBytes ? norm_bytes : 0;
   p.norm_vecs = int(smem / 16);
-  const char* name = "matmul (gemv)";
-  p.trace = trace_slot(c.trace, swiglu ? "gemv gate/up" : p.count == 3 ? "gemv q/k/v" : "gemv", blocks);
-  if (p.n > 1) {
-    launch(c, name, grid, block, smem, gemv_kernel<WT, 4, 1, 8, false>, p);
-    return;
-  }
+  GemvLaunch l = {gemv_kernel<WT, 4, 1, 8, false>, dim3(blocks), dim3(sh.warps * 32), smem};
+  if (p.n > 1) return l;
   if constexpr (kBf16) {
-    launch(c, name, grid, block, smem, bf16_kernel<WT>(sh, swiglu, p.norm != nullptr), p);
+    l.kernel = bf16_kernel<WT>(sh, swiglu, p.norm != nullptr);
+    if (p.count == 3 && c.qkv_cap)
+      l.smem = smem_for_at_most(reinterpret_cast<const void*>(l.kernel), int(l.block.x), kQkvBlocksPerSm, smem);
   } else {
-    launch(c, name, grid, block, smem, gemv_kernel<WT, 1, 1, 16, false>, p);
+    l.kernel = gemv_kernel<WT, 1, 1, 16, false>;
   }
+  return l;
+}
+
+template <typename WT>
+void run(const Ctx& c, GemvParams p, bool swiglu) {
+  const GemvLaunch l = plan<WT>(c, p, swiglu);
+  p.trace = trace_slot(c.trace, swiglu ? "gemv gate/up" : p.count == 3 ? "gemv q/k/v" : "gemv", l.grid.x);
+  launch(c, "matmul (gemv)", l.grid, l.block, l.smem, l.kernel, p);
 }
 
 }  // namespace
@@ -437,6 +496,21 @@ void gemv(const Ctx& c, const float* x, int n, const Weight* norm, float eps, co
     case DType::F16: run<__half>(c, p, swiglu); break;
     case DType::F32: run<float>(c, p, swiglu); break;
   }
+}
+
+int qkv_gemv_blocks_per_sm(const Ctx& c, int cols, int q_rows, int kv_rows) {
+  alignas(16) static const uint16_t kNorm[8] = {};  // only its address is used: the plan stages a norm of `cols`
+  GemvParams p = {};
+  p.n = 1;
+  p.cols = cols;
+  p.norm = kNorm;
+  p.norm_dtype = DType::BF16;
+  p.count = 3;
+  p.rows[0] = q_rows, p.rows[1] = p.rows[2] = kv_rows;
+  const GemvLaunch l = plan<__nv_bfloat16>(c, p, false);
+  int fit = 0;
+  FS_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, l.kernel, int(l.block.x), l.smem));
+  return fit;
 }
 
 }  // namespace fs::cuda

@@ -55,6 +55,9 @@ struct MatmulOut {
 bool gemv_ok(const float* x, const Weight& w);
 void gemv(const Ctx& c, const float* x, int n, const Weight* norm, float eps, const MatmulOut* outs, int count,
           bool swiglu, bool accumulate);
+// Blocks of the one-token q/k/v GEMV (bf16, rmsnorm fused) that fit on an SM, with the shared memory its launch
+// asks for (Ctx::qkv_cap): q_rows + 2 × kv_rows rows of `cols` columns.
+int qkv_gemv_blocks_per_sm(const Ctx& c, int cols, int q_rows, int kv_rows);
 // matmul_gemm.cu: prefill. Tensor cores for bf16 weights (x rounded to bf16 into act_bf16 [n, w.cols] first),
 // an f32 SIMT tiled GEMM for everything else (f32/f16 weights, unaligned shapes).
 bool gemm_tc_ok(const Weight& w);
