@@ -38,8 +38,9 @@
 // may pair rows r of W_gate and W_up into silu(g)·u (the SwiGLU MLP input in one kernel). x stays f32: the GEMV
 // path matches the CPU oracle to f32 rounding (~1e-6 relative), unlike the bf16 tensor-core prefill path.
 #include <algorithm>
+#include <map>
 #include <mutex>
-#include <unordered_map>
+#include <utility>
 
 #include "backends/cuda/ops.h"
 #include "util/error.h"
@@ -398,12 +399,12 @@ constexpr int kQkvBlocksPerSm = 5;
 // Dynamic shared memory, at least `at_least` bytes, with which no more than `blocks` blocks of `kernel` (of
 // `threads` threads) fit on an SM: the least that keeps a (blocks + 1)-th out, so that the SM's remaining shared
 // memory stays free for the launches around it. `at_least` when the kernel cannot run more than `blocks` anyway,
-// or when the occupancy calculator disagrees with the arithmetic (another card). Computed once per kernel.
+// or when the occupancy calculator disagrees with the arithmetic (another card). Computed once per kernel and cap.
 size_t smem_for_at_most(const void* kernel, int threads, int blocks, size_t at_least) {
   static std::mutex mutex;
-  static std::unordered_map<const void*, size_t> known;
+  static std::map<std::pair<const void*, int>, size_t> known;
   const std::lock_guard<std::mutex> lock(mutex);
-  auto it = known.find(kernel);
+  auto it = known.find({kernel, blocks});
   if (it == known.end()) {
     int dev = 0, per_sm = 0, reserved = 0, fit = 0;
     FS_CUDA(cudaGetDevice(&dev));
@@ -421,7 +422,7 @@ size_t smem_for_at_most(const void* kernel, int threads, int blocks, size_t at_l
       FS_CUDA(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, kernel, threads, bytes));
       if (fit != blocks) bytes = 0;
     }
-    it = known.emplace(kernel, bytes).first;
+    it = known.emplace(std::pair{kernel, blocks}, bytes).first;
   }
   return std::max(it->second, at_least);
 }
