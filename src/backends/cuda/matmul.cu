@@ -148,7 +148,8 @@ constexpr int gemv_min_blocks() {
 // 1.70 / 2.08 us after the wait (median / last) instead of 2.66 / 3.94. H100, same call, three rounds: Qwen3-0.6B
 // tg128 1,498-1,500 -> 1,587-1,589 tok/s, @4k 1,048-1,050 -> 1,117-1,118; Llama-3.2-1B 1,017-1,018 ->
 // 1,018-1,020, @4k 898 -> 906 (session 12 log, parts 10-12). A gain that comes through the allocator's choice can
-// leave with it: an explicit cap on the down kernel's blocks per SM is the robust form, not yet built.
+// leave with it; an explicit cap on the down kernel's blocks per SM (by shared memory, as kQkvBlocksPerSm does for
+// q/k/v) was measured instead and is slower at 3 an SM (session 13 log, part 5).
 template <typename WT, int NT, int RW, int U, bool SWIGLU, int SPLIT = 1, int W = kWarps, int kNorm = 2>
 __global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, U, SWIGLU, SPLIT>() : 1)
     gemv_kernel(const __grid_constant__ GemvParams p) {
@@ -393,7 +394,8 @@ auto bf16_kernel(const Shape& sh, bool swiglu, bool norm) -> void (*)(GemvParams
 // 3): Qwen3-0.6B tg128 1,588-1,591 -> 1,611-1,612 tok/s, @4k 1,116-1,117 -> 1,123, @16k 739-741 -> 747. More
 // padding than that (40-45 KB a block, still 5 blocks) gained 0.6% more at tg128 but lost 2.3% at 16k, and so did
 // the least padding with the largest shared-memory carveout: the padding must not move the SM's L1/shared split.
-// 6 blocks gained nothing at tg128; the same kind of cap on o, gate/up or down was slower (session 12, part 13).
+// 4 or 6 blocks win at some contexts and lose at others, 5 gains at all three (part 6); the same cap on o, gate/up
+// or down was slower wherever it padded (part 5).
 constexpr int kQkvBlocksPerSm = 5;
 
 // Dynamic shared memory, at least `at_least` bytes, with which no more than `blocks` blocks of `kernel` (of
