@@ -273,23 +273,7 @@ double stage_us(Kernel kernel, int blocks, int size, int stages, float* out, boo
     cudaLaunchAttribute a = cluster_attr(size);
     cfg.attrs = &a;
     cfg.numAttrs = 1;
-    cudaEvent_t e0, e1;
-    CHECK(cudaEventCreate(&e0));
-    CHECK(cudaEventCreate(&e1));
-    std::vector<float> ms;
-    for (int r = 0; r < 23; ++r) {
-      CHECK(cudaEventRecord(e0));
-      CHECK(cudaLaunchKernelEx(&cfg, kernel, s, out));
-      CHECK(cudaEventRecord(e1));
-      CHECK(cudaEventSynchronize(e1));
-      float t;
-      CHECK(cudaEventElapsedTime(&t, e0, e1));
-      if (r >= 3) ms.push_back(t);
-    }
-    CHECK(cudaEventDestroy(e0));
-    CHECK(cudaEventDestroy(e1));
-    std::sort(ms.begin(), ms.end());
-    return double(ms[ms.size() / 2]) * 1000.0;
+    return median_us(nullptr, 20, [&](int) { CHECK(cudaLaunchKernelEx(&cfg, kernel, s, out)); });
   };
   const double t0 = time_one(0), t1 = time_one(stages);
   *ok = all_equal(out, blocks * kThreads, float(stages));
@@ -324,27 +308,12 @@ double link_us(int blocks, int size, float* a, float* b, bool* ok) {
   CHECK(cudaStreamEndCapture(s, &g));
   cudaGraphExec_t ge;
   CHECK(cudaGraphInstantiate(&ge, g, 0));
-  cudaEvent_t e0, e1;
-  CHECK(cudaEventCreate(&e0));
-  CHECK(cudaEventCreate(&e1));
-  std::vector<float> ms;
-  for (int r = 0; r < replays + 3; ++r) {
-    CHECK(cudaEventRecord(e0, s));
-    CHECK(cudaGraphLaunch(ge, s));
-    CHECK(cudaEventRecord(e1, s));
-    CHECK(cudaEventSynchronize(e1));
-    float t;
-    CHECK(cudaEventElapsedTime(&t, e0, e1));
-    if (r >= 3) ms.push_back(t);
-  }
+  const double us = median_us(s, replays, [&](int) { CHECK(cudaGraphLaunch(ge, s)); });
   *ok = all_equal(a, n, float(links) * float(replays + 3));
   CHECK(cudaGraphExecDestroy(ge));
   CHECK(cudaGraphDestroy(g));
-  CHECK(cudaEventDestroy(e0));
-  CHECK(cudaEventDestroy(e1));
   CHECK(cudaStreamDestroy(s));
-  std::sort(ms.begin(), ms.end());
-  return double(ms[ms.size() / 2]) * 1000.0 / links;
+  return us / links;
 }
 
 int max_clusters(const void* kernel, int threads, int size, size_t smem) {
@@ -428,25 +397,9 @@ int main() {
     CHECK(cudaMemset(big, 1, total));
     CHECK(cudaMalloc(&sink, 4));
     CHECK(cudaFuncSetAttribute((const void*)bulk_stream, cudaFuncAttributeMaxDynamicSharedMemorySize, 200 * 1024));
+    // Each launch reads the next `per_launch` bytes of the buffer (from DRAM: it is far larger than L2).
     auto time = [&](auto launch_one, size_t per_launch) {
-      cudaEvent_t e0, e1;
-      CHECK(cudaEventCreate(&e0));
-      CHECK(cudaEventCreate(&e1));
-      std::vector<float> ms;
-      size_t off = 0;
-      for (int r = 0; r < 23; ++r) {
-        if (off + per_launch > total) off = 0;
-        CHECK(cudaEventRecord(e0));
-        launch_one(big + off);
-        CHECK(cudaEventRecord(e1));
-        CHECK(cudaEventSynchronize(e1));
-        float t;
-        CHECK(cudaEventElapsedTime(&t, e0, e1));
-        if (r >= 3) ms.push_back(t);
-        off += per_launch;
-      }
-      std::sort(ms.begin(), ms.end());
-      return double(ms[ms.size() / 2]) * 1000.0;  // us
+      return median_us(nullptr, 20, [&](int r) { launch_one(big + (size_t(r) * per_launch) % (total - per_launch)); });
     };
     for (size_t kb : {32, 64, 96, 192})
       for (int chunk : {512, 2048, 8192, 32768}) {

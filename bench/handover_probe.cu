@@ -133,30 +133,15 @@ float run(int blocks, int links, const uint4* w, size_t w_per_link, float* a, fl
   cudaGraphExec_t ge;
   CHECK(cudaGraphInstantiate(&ge, g, 0));
   // Each replay adds `links` to every element (links is even, so the result lands in a again).
-  std::vector<float> ms;
-  cudaEvent_t e0, e1;
-  CHECK(cudaEventCreate(&e0));
-  CHECK(cudaEventCreate(&e1));
-  for (int rep = 0; rep < replays + 3; ++rep) {
-    CHECK(cudaEventRecord(e0, s));
-    CHECK(cudaGraphLaunch(ge, s));
-    CHECK(cudaEventRecord(e1, s));
-    CHECK(cudaEventSynchronize(e1));
-    float t;
-    CHECK(cudaEventElapsedTime(&t, e0, e1));
-    if (rep >= 3) ms.push_back(t);
-  }
+  const double us = median_us(s, replays, [&](int) { CHECK(cudaGraphLaunch(ge, s)); });
   std::vector<float> host(n);
   CHECK(cudaMemcpy(host.data(), a, n * sizeof(float), cudaMemcpyDeviceToHost));
   const float want = float(links) * float(replays + 3);
   *ok = std::all_of(host.begin(), host.end(), [&](float v) { return v == want; });
   CHECK(cudaGraphExecDestroy(ge));
   CHECK(cudaGraphDestroy(g));
-  CHECK(cudaEventDestroy(e0));
-  CHECK(cudaEventDestroy(e1));
   CHECK(cudaStreamDestroy(s));
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2] * 1000.f / links;
+  return float(us / links);
 }
 
 template <int R, int M>

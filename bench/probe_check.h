@@ -1,10 +1,12 @@
-// CHECK(call) for the standalone CUDA probes in bench/ (each built alone with nvcc, outside CMake): a failed CUDA
-// call prints what failed and where, and ends the probe.
+// What the standalone CUDA probes in bench/ (each built alone with nvcc, outside CMake) share: CHECK(call), which
+// prints a failed CUDA call and where it was and ends the probe, and median_us, their timer.
 #pragma once
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #define CHECK(call)                                                                                         \
   do {                                                                                                      \
@@ -14,3 +16,26 @@
       std::exit(1);                                                                                         \
     }                                                                                                       \
   } while (0)
+
+// The median, in µs, of `runs` timings of what enqueue(i) puts on stream s (i = 0, 1, ...: a probe may rotate its
+// buffers by it), each between two events, after 3 runs not timed (code, caches, clocks).
+template <typename Enqueue>
+double median_us(cudaStream_t s, int runs, Enqueue&& enqueue) {
+  cudaEvent_t e0, e1;
+  CHECK(cudaEventCreate(&e0));
+  CHECK(cudaEventCreate(&e1));
+  std::vector<float> ms;
+  for (int r = 0; r < runs + 3; ++r) {
+    CHECK(cudaEventRecord(e0, s));
+    enqueue(r);
+    CHECK(cudaEventRecord(e1, s));
+    CHECK(cudaEventSynchronize(e1));
+    float t = 0.f;
+    CHECK(cudaEventElapsedTime(&t, e0, e1));
+    if (r >= 3) ms.push_back(t);
+  }
+  CHECK(cudaEventDestroy(e0));
+  CHECK(cudaEventDestroy(e1));
+  std::sort(ms.begin(), ms.end());
+  return double(ms[ms.size() / 2]) * 1000.0;
+}
