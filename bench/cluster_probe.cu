@@ -64,10 +64,11 @@ __global__ void __launch_bounds__(kThreads) cluster_chain(int stages, float* out
 // 1b. The same chain with the hand-over pushed by the producer instead of a barrier of the whole cluster: each
 // block writes its v into the next block's slot with st.async, whose bytes complete a transaction count on the
 // next block's mbarrier (kAsync), or with plain DSMEM stores followed by one release-arrive on that mbarrier
-// (kArrive); the consumer waits on its own mbarrier only. kSlots slots in a ring: a block writes slot i again
+// (kArrive); the consumer waits on its own mbarrier only, with acquire at CTA scope (the default) or, kAsyncCluster,
+// at cluster scope (as kArrive must). kSlots slots in a ring: a block writes slot i again
 // kSlots stages later, by which time the chain has carried every block past it (kSlots > cluster size).
 constexpr int kSlots = 32;
-enum Push { kAsync, kArrive };
+enum Push { kAsync, kAsyncCluster, kArrive };
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) { return uint32_t(__cvta_generic_to_shared(p)); }
 __device__ __forceinline__ uint32_t map_to(uint32_t local, unsigned rank) {
@@ -78,7 +79,7 @@ __device__ __forceinline__ uint32_t map_to(uint32_t local, unsigned rank) {
 template <Push kPush>
 __device__ __forceinline__ bool try_wait(uint32_t bar, uint32_t parity) {
   uint32_t ok;
-  if (kPush == kAsync)
+  if (kPush == kAsync)  // acquire.cta, the default
     asm volatile("{ .reg .pred p; mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2; selp.u32 %0, 1, 0, p; }"
                  : "=r"(ok) : "r"(bar), "r"(parity) : "memory");
   else
@@ -104,7 +105,7 @@ __global__ void __launch_bounds__(kThreads) push_chain(int stages, float* out) {
   for (int k = 0; k < stages; ++k) {
     const int i = k % kSlots;
     const uint32_t parity = uint32_t(k / kSlots) & 1u;
-    if (kPush == kAsync) {
+    if (kPush != kArrive) {
       asm volatile("st.async.shared::cluster.mbarrier::complete_tx::bytes.b32 [%0], %1, [%2];" ::"r"(
                        their_slot + uint32_t(i * kThreads * 4)),
                    "r"(__float_as_uint(v)), "r"(their_bar + uint32_t(i * 8))
@@ -333,7 +334,8 @@ int main() {
   cudaDeviceProp p;
   CHECK(cudaGetDeviceProperties(&p, 0));
   for (const void* k : {(const void*)cluster_chain<true>, (const void*)cluster_chain<false>,
-                        (const void*)push_chain<kAsync>, (const void*)push_chain<kArrive>,
+                        (const void*)push_chain<kAsync>, (const void*)push_chain<kAsyncCluster>,
+                        (const void*)push_chain<kArrive>,
                         (const void*)gather_chain<false>, (const void*)gather_chain<true>, (const void*)pdl_link,
                         (const void*)whole_sm, (const void*)dsmem_chase})
     CHECK(cudaFuncSetAttribute(k, cudaFuncAttributeNonPortableClusterSizeAllowed, 1));
@@ -378,6 +380,8 @@ int main() {
       std::printf("   cluster of %2d, barrier + DSMEM:      %.3f%s\n", size, t, ok ? "" : " WRONG");
       t = stage_us(push_chain<kAsync>, 128, size, 2000, a, &ok);
       std::printf("   cluster of %2d, st.async + mbarrier:  %.3f%s\n", size, t, ok ? "" : " WRONG");
+      t = stage_us(push_chain<kAsyncCluster>, 128, size, 2000, a, &ok);
+      std::printf("   cluster of %2d, the same, acquire.cluster: %.3f%s\n", size, t, ok ? "" : " WRONG");
       t = stage_us(push_chain<kArrive>, 128, size, 2000, a, &ok);
       std::printf("   cluster of %2d, stores + remote arrive: %.3f%s\n", size, t, ok ? "" : " WRONG");
       t = stage_us(gather_chain<false>, 128, size, 2000, a, &ok, size_t(kGatherSlots) * size * kThreads * 4);
