@@ -2,8 +2,9 @@
 //   1. a chain of S stages inside one launch, for clusters of 2-16 blocks, each stage handing a value to the next
 //      block of the cluster: by a cluster barrier (barrier.cluster arrive + wait) and a read of the neighbour's
 //      shared memory (distributed shared memory, DSMEM); by st.async into the neighbour's shared memory, which
-//      completes a transaction count on its mbarrier; by plain DSMEM stores and one release-arrive on that
-//      mbarrier; and as an all-gather (every block sends its 128 floats to every block); a block barrier for scale;
+//      completes a transaction count on its mbarrier (waited on at CTA or at cluster scope); by plain DSMEM stores
+//      and one release-arrive on that mbarrier; and as an all-gather (every block sends its 128 floats to every
+//      block); a block barrier for scale;
 //   2. one dependent DSMEM load (a pointer chase through another block's shared memory), in cycles;
 //   3. a chain of 140 dependent launches in one graph with PDL (griddepcontrol.wait), 128 blocks a launch, launched
 //      as clusters of 1, 8 and 16 — whether a cluster launch hands over as quickly as a plain one;
@@ -19,8 +20,8 @@
 // one kv head could be one cluster's work, handing over inside the cluster. On the H100 (session 14 log, part 1):
 // st.async hands a value over in 0.13 us, an all-gather of 8 blocks in 0.31 us, a cluster barrier costs 0.52 us,
 // and a cluster launch hands over through PDL as a plain one does (1.0 us); but only 7 clusters of 16 blocks that
-// need a whole SM are resident at once. The kernel built on it (part 2) was 1.35x slower: its phases, not its
-// hand-overs, took the time.
+// need a whole SM are resident at once. The kernel built on it (part 2) was 1.35x slower: its late weights and its
+// phases, not its hand-overs, took the time.
 //
 //   nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -o cluster_probe bench/cluster_probe.cu
 //   ./cluster_probe
@@ -211,10 +212,10 @@ __global__ void __launch_bounds__(kThreads) pdl_link(const float* in, float* out
   out[i] = in[int((size_t(i) * 7919 + 13) % size_t(n))] + 1.f;
 }
 
-// 5. How fast one bulk copy engine per SM streams weights into shared memory: `blocks` blocks, one an SM, each
-// copies `chunks` pieces of `chunk` bytes (cp.async.bulk, completing on one mbarrier) from its own slice of a
+// 5. How fast one bulk copy engine per SM streams weights into shared memory: 128 blocks, one an SM, each copies
+// per_block bytes in pieces of `chunk` bytes (cp.async.bulk, completing on one mbarrier) from its own slice of a
 // buffer larger than L2, and waits; against the same bytes loaded by every thread with 16-byte loads into
-// registers (as the GEMVs prefetch). The launch's time gives GB/s.
+// registers (as the GEMVs prefetch). The launch's time, its own overhead included, gives GB/s.
 __global__ void bulk_stream(const char* src, size_t per_block, int chunk, float* sink) {
   extern __shared__ __align__(128) unsigned char buf[];
   __shared__ alignas(8) unsigned long long bar;
