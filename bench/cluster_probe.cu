@@ -28,10 +28,8 @@
 #include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <vector>
 
 #include "probe_check.h"
 
@@ -256,12 +254,6 @@ cudaLaunchAttribute cluster_attr(int size) {
   a.val.clusterDim.y = 1;
   a.val.clusterDim.z = 1;
   return a;
-}
-
-bool all_equal(const float* d, int n, float want) {
-  std::vector<float> h(size_t(n), 0.f);
-  CHECK(cudaMemcpy(h.data(), d, size_t(n) * sizeof(float), cudaMemcpyDeviceToHost));
-  return std::all_of(h.begin(), h.end(), [&](float v) { return v == want; });
 }
 
 // µs per stage of cluster_chain: (time of S stages − time of 0 stages) / S, medians of 20 launches each.

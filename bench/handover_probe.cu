@@ -24,11 +24,9 @@
 //   ./handover_probe
 #include <cuda_runtime.h>
 
-#include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <vector>
 
 #include "probe_check.h"
 
@@ -134,10 +132,7 @@ float run(int blocks, int links, const uint4* w, size_t w_per_link, float* a, fl
   CHECK(cudaGraphInstantiate(&ge, g, 0));
   // Each replay adds `links` to every element (links is even, so the result lands in a again).
   const double us = median_us(s, replays, [&](int) { CHECK(cudaGraphLaunch(ge, s)); });
-  std::vector<float> host(n);
-  CHECK(cudaMemcpy(host.data(), a, n * sizeof(float), cudaMemcpyDeviceToHost));
-  const float want = float(links) * float(replays + 3);
-  *ok = std::all_of(host.begin(), host.end(), [&](float v) { return v == want; });
+  *ok = all_equal(a, n, float(links) * float(replays + 3));
   CHECK(cudaGraphExecDestroy(ge));
   CHECK(cudaGraphDestroy(g));
   CHECK(cudaStreamDestroy(s));

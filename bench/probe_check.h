@@ -1,5 +1,6 @@
 // What the standalone CUDA probes in bench/ (each built alone with nvcc, outside CMake) share: CHECK(call), which
-// prints a failed CUDA call and where it was and ends the probe, and median_us, their timer.
+// prints a failed CUDA call and where it was and ends the probe; median_us, their timer; and all_equal, their check
+// of a result.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -38,4 +39,11 @@ double median_us(cudaStream_t s, int runs, Enqueue&& enqueue) {
   CHECK(cudaEventDestroy(e1));
   std::sort(ms.begin(), ms.end());
   return double(ms[ms.size() / 2]) * 1000.0;
+}
+
+// Whether each of the n floats at device address d equals `want` (the probes' chains count their steps exactly).
+inline bool all_equal(const float* d, int n, float want) {
+  std::vector<float> h(size_t(n), 0.f);
+  CHECK(cudaMemcpy(h.data(), d, size_t(n) * sizeof(float), cudaMemcpyDeviceToHost));
+  return std::all_of(h.begin(), h.end(), [&](float v) { return v == want; });
 }

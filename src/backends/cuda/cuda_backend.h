@@ -59,8 +59,8 @@ struct CudaOptions {
 
 // CudaOptions from the environment, for experiments without rebuilding: FS_CUDA_DISABLE turns default features
 // off (pdl, wgmma, attn-tc, rope-attn, qkv-cap), FS_CUDA_ENABLE=persistent turns an opt-in one on
-// (comma-separated lists). An unknown name is an error. (FS_CUDA_TRACE=<file>, read by the backend itself, writes the per-block timeline of
-// the greedy decode step when the backend is destroyed: launch_trace.h.)
+// (comma-separated lists). An unknown name is an error. (FS_CUDA_TRACE=<file>, read by the backend itself, writes
+// the per-block timeline of the greedy decode step when the backend is destroyed: launch_trace.h.)
 CudaOptions cuda_options_from_env();
 
 class CudaBackend final : public Backend {
