@@ -163,6 +163,14 @@ class Backend {
     attention(q, cache, pos, n, n_heads, n_kv_heads, head_dim, out);
   }
 
+  // The longest context (last position + 1) that the ops queued next attend over. A backend may pick kernels by it
+  // (CUDA: attention_o's short-context kernel); it returns which class of contexts shares that choice, and a
+  // recording of those ops (run_recorded) must carry the class in its key. Every forward chunk calls it first.
+  virtual int plan_context(int max_len) {
+    (void)max_len;
+    return 0;
+  }
+
   // The whole single-token forward pass (embedding, every layer, final norm, lm head) in one call, for a backend
   // that can fuse it: the CUDA backend runs it as one persistent kernel (decode_step.cu). Same math as the op
   // sequence of engine/model.cpp, over the same buffers. Returns false, having done nothing, where the backend has

@@ -125,6 +125,7 @@ void Model::forward(const int32_t* ids, int n, bool all_logits) {
 
 void Model::forward_chunk(int n, bool all_logits, int32_t* argmax_to) {
   const int H = cfg_.hidden_size;
+  const int context_class = be_.plan_context(pos_ + n);  // this chunk's tokens sit at positions pos_ .. pos_ + n - 1
   auto body = [&] {
     be_.embed(w_.embed, ids_, n, x_);
     for (int l = 0; l < cfg_.n_layers; ++l) {
@@ -155,7 +156,9 @@ void Model::forward_chunk(int n, bool all_logits, int32_t* argmax_to) {
   // once and replay it (CUDA graphs), removing the launch cost of a few hundred small kernels. The greedy token's
   // argmax is recorded with it (its own key), so it is one more kernel of the graph rather than a launch after it.
   if (n == 1 && !hook_) {
-    be_.run_recorded(argmax_to ? "decode-greedy" : all_logits ? "decode-all" : "decode", [&] {
+    const std::string key = std::string(argmax_to ? "decode-greedy" : all_logits ? "decode-all" : "decode") + "/" +
+                            std::to_string(context_class);
+    be_.run_recorded(key, [&] {
       body();
       greedy();
     });

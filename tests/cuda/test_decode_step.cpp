@@ -110,6 +110,31 @@ TEST_P(CudaDecodeStep, TensorCoreAttentionMatchesSimt) {
   }
 }
 
+// The q/k/v GEMV's cap follows the context (CudaBackend::plan_context): greedy decoding across the boundary of
+// one attention split (256 positions) records a second graph, for the other cap, and replays each where it
+// belongs. The cap moves blocks, not arithmetic, so the tokens and the last logits equal, bit for bit, those of a
+// backend without the cap (one recording).
+TEST(CudaContextClasses, GreedyDecodeAcrossTheClassBoundary) {
+  CudaOptions off;
+  off.qkv_cap = false;
+  CudaBackend capped, uncapped(off);
+  ModelOptions mo;
+  mo.max_context = 512;
+  auto a = Model::synthetic("qwen3-0.6b", capped, mo), b = Model::synthetic("qwen3-0.6b", uncapped, mo);
+  const auto prompt = random_ids(250, a->config().vocab_size, 41);
+  std::vector<int32_t> ta, tb;
+  a->forward(prompt.data(), int(prompt.size()));
+  b->forward(prompt.data(), int(prompt.size()));
+  a->greedy_decode(12, [&](int32_t t) { return ta.push_back(t), true; });
+  b->greedy_decode(12, [&](int32_t t) { return tb.push_back(t), true; });
+  EXPECT_EQ(ta, tb);
+  EXPECT_EQ(a->position(), b->position());
+  EXPECT_GT(a->position(), 257);
+  EXPECT_EQ(test::rel_l2(a->logits(), b->logits()), 0.0);
+  EXPECT_EQ(capped.recordings(), 2u) << "one graph per context class";
+  EXPECT_EQ(uncapped.recordings(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaDecodeStep, ::testing::Values("qwen3-0.6b", "llama-3.2-1b", "qwen2.5-0.5b"),
                          [](const auto& info) {
                            std::string n = info.param;

@@ -9,6 +9,8 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <string>
+#include <tuple>
 
 #include "cuda_test_util.h"
 
@@ -118,18 +120,28 @@ TEST_F(CudaMatmul, WgmmaOnHopper) {
 }
 
 TEST_F(CudaMatmul, QkvGemvBlocksPerSm) {
-  // The one-token q/k/v GEMV runs at most 5 blocks an SM (CudaOptions::qkv_cap): Qwen3-0.6B's (1024 columns, 2048 +
-  // 2 × 1024 rows) fits 7 by its registers on sm_90 and is capped; Llama-3.2-1B's (2048 columns, 2048 + 2 × 512
-  // rows) fits fewer and is left as it is. The matmul cases above run with the cap on.
+  // The one-token q/k/v GEMV runs at most 4 blocks an SM at contexts of one attention split and 6 beyond
+  // (CudaOptions::qkv_cap, set by plan_context): Qwen3-0.6B's (1024 columns, 2048 + 2 × 1024 rows) fits 7 by its
+  // registers on sm_90 and is capped; Llama-3.2-1B's (2048 columns, 2048 + 2 × 512 rows) fits fewer and is left as
+  // it is at 6. The matmul cases above run with the cap on.
   CudaOptions off;
   off.qkv_cap = false;
   CudaBackend uncapped(off);
+  EXPECT_EQ(uncapped.plan_context(100000), 0) << "one class when nothing depends on the context";
   const int qwen_free = uncapped.qkv_gemv_blocks_per_sm(1024, 2048, 1024);
-  const int qwen = gpu_->qkv_gemv_blocks_per_sm(1024, 2048, 1024);
-  EXPECT_EQ(qwen, std::min(qwen_free, 5)) << "uncapped: " << qwen_free;
-  EXPECT_EQ(gpu_->qkv_gemv_blocks_per_sm(2048, 2048, 512), uncapped.qkv_gemv_blocks_per_sm(2048, 2048, 512));
+  const int llama_free = uncapped.qkv_gemv_blocks_per_sm(2048, 2048, 512);
+  for (const auto& [context, cap, cls] : {std::tuple{1, 4, 0}, std::tuple{256, 4, 0}, std::tuple{257, 6, 1},
+                                          std::tuple{16384, 6, 1}}) {
+    SCOPED_TRACE("context " + std::to_string(context));
+    EXPECT_EQ(gpu_->plan_context(context), cls);
+    EXPECT_EQ(gpu_->qkv_gemv_blocks_per_sm(1024, 2048, 1024), std::min(qwen_free, cap)) << "uncapped: " << qwen_free;
+    if (cap == 6) {
+      EXPECT_EQ(gpu_->qkv_gemv_blocks_per_sm(2048, 2048, 512), llama_free);
+    }
+  }
+  gpu_->plan_context(1);
   if (gpu_->wgmma()) {  // sm_90, where that kernel is compiled for 7 blocks an SM
-    EXPECT_GT(qwen_free, 5);
+    EXPECT_GT(qwen_free, 6);
   }
 }
 

@@ -4,6 +4,11 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "engine/model.h"
 #include "greedy_loop.h"
@@ -104,6 +109,62 @@ TEST_P(ModelTest, GreedyDecodeEqualsTheTokenLoop) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Archs, ModelTest, ::testing::Values("qwen3", "qwen2", "llama"));
+
+// The CPU backend, recording what the forward pass tells a backend about the context (plan_context) and the keys
+// of the steps it offers for recording (run_recorded); class 1 from contexts of 8 on.
+class PlanRecorder final : public Backend {
+ public:
+  std::unique_ptr<Backend> cpu = make_cpu_backend(1);
+  std::vector<int> planned;
+  std::vector<std::string> keys;
+
+  int plan_context(int max_len) override { return planned.push_back(max_len), max_len >= 8 ? 1 : 0; }
+  void run_recorded(std::string_view key, const std::function<void()>& step) override {
+    keys.emplace_back(key);
+    step();
+  }
+  std::string name() const override { return cpu->name(); }
+  void* alloc(size_t bytes) override { return cpu->alloc(bytes); }
+  void release(void* p) override { cpu->release(p); }
+  void to_device(void* d, const void* s, size_t n) override { cpu->to_device(d, s, n); }
+  void to_host(void* d, const void* s, size_t n) override { cpu->to_host(d, s, n); }
+  Weight upload(const Weight& w) override { return cpu->upload(w); }
+  void embed(const Weight& t, const int32_t* ids, int n, float* out) override { cpu->embed(t, ids, n, out); }
+  void rmsnorm(const float* x, const Weight& w, float eps, int rows, int dim, float* out) override {
+    cpu->rmsnorm(x, w, eps, rows, dim, out);
+  }
+  void matmul(const float* x, int n, const Weight& w, const Weight* b, float* out, bool acc) override {
+    cpu->matmul(x, n, w, b, out, acc);
+  }
+  void rope(float* x, const int32_t* pos, int n, int h, int d, const float* f) override { cpu->rope(x, pos, n, h, d, f); }
+  void kv_store(const float* k, const float* v, const int32_t* pos, int n, const KvLayer& c) override {
+    cpu->kv_store(k, v, pos, n, c);
+  }
+  void attention(const float* q, const KvLayer& c, const int32_t* pos, int n, int h, int kvh, int d,
+                 float* out) override {
+    cpu->attention(q, c, pos, n, h, kvh, d, out);
+  }
+  void swiglu(const float* g, const float* u, size_t n, float* out) override { cpu->swiglu(g, u, n, out); }
+  void argmax(const float* x, int rows, int cols, int32_t* out) override { cpu->argmax(x, rows, cols, out); }
+};
+
+// Every forward chunk first tells the backend the longest context it reaches (the chunk's last position + 1), and a
+// one-token step's recording key carries the backend's class for it, so that a backend choosing kernels by context
+// (the CUDA q/k/v cap) never replays a step recorded for another class.
+TEST(ModelPlan, EveryChunkPlansItsContextAndTheKeyCarriesTheClass) {
+  const auto dir = test::write_tiny_model("qwen3");
+  PlanRecorder be;
+  ModelOptions small;
+  small.max_batch = 4;  // 6 tokens → chunks of 4 and 2
+  auto model = Model::load(dir, be, small);
+  const auto prompt = some_ids(6, model->config().vocab_size, 5);
+  model->forward(prompt.data(), 6);
+  EXPECT_EQ(be.planned, (std::vector<int>{4, 6}));
+  EXPECT_TRUE(be.keys.empty()) << "prefill chunks are not recorded";
+  model->greedy_decode(4, [](int32_t) { return true; });  // queues the steps at positions 6, 7, 8
+  EXPECT_EQ(be.planned, (std::vector<int>{4, 6, 7, 8, 9}));
+  EXPECT_EQ(be.keys, (std::vector<std::string>{"decode-greedy/0", "decode-greedy/1", "decode-greedy/1"}));
+}
 
 TEST(ModelErrors, IdOutOfVocabulary) {
   const auto dir = test::write_tiny_model("llama");

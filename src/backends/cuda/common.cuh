@@ -47,7 +47,7 @@ struct Ctx {
   bool pdl = true;          // launch with Programmatic Dependent Launch
   bool wgmma = false;       // prefill GEMM tiles of 128 × 128 on wgmma (Hopper) instead of mma.sync
   bool attn_tc = true;      // one-token decode attention on the tensor cores where it applies
-  bool qkv_cap = true;      // the one-token q/k/v GEMV at most 5 blocks an SM (matmul.cu)
+  int qkv_cap = 0;          // the one-token q/k/v GEMV at most this many blocks an SM (matmul.cu); 0: no cap
   int sms = 132;            // multiprocessors
   unsigned* err = nullptr;  // device error word (ErrorBits)
   LaunchTrace* trace = nullptr;  // FS_CUDA_TRACE (launch_trace.h)

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <string>
 
+#include "backends/cuda/attention_splits.cuh"
 #include "backends/cuda/ops.h"
 #include "model/config.h"
 #include "model/weights.h"
@@ -181,7 +182,7 @@ cuda::Ctx CudaBackend::ctx() const {
   c.pdl = opts_.pdl;
   c.wgmma = wgmma_;
   c.attn_tc = opts_.attn_tc;
-  c.qkv_cap = opts_.qkv_cap;
+  c.qkv_cap = opts_.qkv_cap ? qkv_cap_ : 0;
   c.sms = sms_;
   c.err = dev_err_;
   c.trace = trace_.get();
@@ -375,8 +376,9 @@ void CudaBackend::run_recorded(std::string_view key, const std::function<void()>
   if (it == graphs_.end()) {
     require(!capturing(), "run_recorded: already recording (nested run_recorded)");
     FS_CUDA(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
-    // FS_CUDA_TRACE: the greedy decode step (what `fs run` at temperature 0 and `fs bench` replay) is traced.
-    const bool trace = trace_ && k == "decode-greedy";
+    // FS_CUDA_TRACE: the greedy decode step (what `fs run` at temperature 0 and `fs bench` replay) is traced, in the
+    // context class it was first recorded for.
+    const bool trace = trace_ && k.rfind("decode-greedy", 0) == 0 && trace_->names.empty();
     if (trace) trace_->recording = true;
     try {
       step();
@@ -581,6 +583,16 @@ void CudaBackend::qk_norm_rope_attention(float* q, float* k, const float* v, con
   const cuda::DecodeTcRope rope{k, v, inv_freq, q_norm ? vec(*q_norm) : cuda::DecodeVec{},
                                  k_norm ? vec(*k_norm) : cuda::DecodeVec{}, eps};
   cuda::attention_decode_tc(ctx(), *ws_, q, cache, pos, n_heads, n_kv_heads, head_dim, out, &rope);
+}
+
+// The one-token q/k/v GEMV's blocks per SM follow the context (matmul.cu, CudaOptions::qkv_cap): while the decode
+// attention runs one split per kv head (contexts up to kSplitMinChunk) its few working blocks need few SMs, and q/k/v
+// blocks spread over the most SMs (4 an SM) win; past that the attention's splits want SMs as soon as the GEMV ends,
+// and packing its blocks 6 an SM leaves them more. Two recordings, one per class.
+int CudaBackend::plan_context(int max_len) {
+  const bool one_split = max_len <= cuda::kSplitMinChunk;
+  qkv_cap_ = one_split ? cuda::kQkvBlocksShort : cuda::kQkvBlocksLong;
+  return opts_.qkv_cap && !one_split ? 1 : 0;
 }
 
 // ---- the fused decode step (decode_step.cu) ----

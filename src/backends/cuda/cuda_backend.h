@@ -49,8 +49,8 @@ struct CudaOptions {
   // With attn_tc: QK-norm, RoPE and the cache store inside that kernel (qk_norm_rope_attention); off: a kernel of
   // their own before it.
   bool rope_attn = true;
-  // The one-token q/k/v GEMV at most 5 blocks an SM, by the shared memory its launch asks for (matmul.cu); off:
-  // as many as its registers allow.
+  // The one-token q/k/v GEMV at most 4 blocks an SM at contexts of one attention split, 6 beyond (plan_context), by
+  // the shared memory its launch asks for (ops.h, matmul.cu); off: as many as its registers allow.
   bool qkv_cap = true;
   // decode_step as one persistent kernel (decode_step.cu). Off by default: measured slower than the op-by-op
   // decode (a recorded CUDA graph with PDL) on both target models; see docs/cuda-backend.md, section 7.
@@ -118,6 +118,9 @@ class CudaBackend final : public Backend {
   void qk_norm_rope_store(float* q, float* k, const float* v, const Weight* q_norm, const Weight* k_norm,
                           float eps, const int32_t* pos, int n, int n_heads, int n_kv_heads, int head_dim,
                           const float* inv_freq, const KvLayer& cache) override;
+  // Sets the q/k/v GEMV's cap for contexts up to max_len (CudaOptions::qkv_cap): class 0 up to kSplitMinChunk
+  // (attention_splits.cuh), 1 beyond; with the cap off, always class 0.
+  int plan_context(int max_len) override;
 
   // ---- for benchmarks and tests ----
   CUstream_st* stream() const { return stream_; }
@@ -126,6 +129,7 @@ class CudaBackend final : public Backend {
   bool wgmma() const { return wgmma_; }  // the prefill GEMM runs on wgmma
   bool attn_tc() const { return opts_.attn_tc; }  // one-token decode attention may run on the tensor cores
   long fused_steps() const { return fused_steps_; }  // decode steps run by the persistent kernel so far
+  size_t recordings() const { return graphs_.size(); }  // CUDA graphs recorded by run_recorded so far
   // Blocks per SM of the one-token q/k/v GEMV for bf16 matrices of q_rows + 2 × kv_rows rows and `cols` columns.
   int qkv_gemv_blocks_per_sm(int cols, int q_rows, int kv_rows) const;
   void synchronize();
@@ -171,6 +175,7 @@ class CudaBackend final : public Backend {
   std::unique_ptr<cuda::StepState> step_;
   unsigned step_barrier_base_ = 0;  // the grid-barrier counter's value after the launches so far
   long fused_steps_ = 0;
+  int qkv_cap_ = 4;  // blocks an SM of the one-token q/k/v GEMV for the planned context (plan_context)
   std::unique_ptr<cuda::LaunchTrace> trace_;  // FS_CUDA_TRACE=<file>: the greedy decode step's block timeline
 };
 

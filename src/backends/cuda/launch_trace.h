@@ -8,9 +8,9 @@
 //     wait  — it is past grid_dep_wait(): the kernel before has finished
 //     end   — its thread 0 is done (thread 0 writes in every block of these kernels)
 //
-// The recording covers the launches of the greedy decode step (run_recorded's "decode-greedy" graph, which `fs run`
-// at temperature 0 and `fs bench` replay); every replay overwrites the stamps, so the file, written when the
-// backend is destroyed, shows the last step run. It lists per launch the first, median and last block of each
+// The recording covers the launches of the greedy decode step (run_recorded's "decode-greedy/<context class>" graph
+// recorded first, which `fs run` at temperature 0 and `fs bench` replay); every replay overwrites the stamps, so the
+// file, written when the backend is destroyed, shows the last step run of that graph. It lists per launch the first, median and last block of each
 // stamp, in µs from the first launch's block 0 start, and two derived numbers (docs/cuda-backend.md, section 5):
 // the gap from the previous launch's last end to this one's first wait (the dependency hand-over), and the span
 // from the previous last end to this last end (what the launch adds to the step). The stamps are plain stores, one

@@ -28,7 +28,8 @@
 //     from 1,150 to 1,207 tok/s on Qwen3-0.6B and from 952 to 984 on Llama-3.2-1B (H200, same call).
 //   * the reduction is a warp shuffle; lane 0 writes (or adds to, for the residual) out[t, r].
 //   * where blocks run matters as much as what they do: the one-token q/k/v launch asks for just enough shared
-//     memory that at most 5 of its blocks share an SM (kQkvBlocksPerSm), which spreads them over more SMs.
+//     memory that at most 4 of its blocks share an SM at short context, 6 at longer (Ctx::qkv_cap; ops.h says
+//     why and what it measured).
 //
 // One launch may cover up to 3 matrices that share x (q, k, v: blocks are numbered across them), may apply the
 // rmsnorm of x on the fly (acc · 1/rms, with Σx² gathered in the same pass — the norm costs no extra kernel; its
@@ -148,7 +149,7 @@ constexpr int gemv_min_blocks() {
 // 1.70 / 2.08 us after the wait (median / last) instead of 2.66 / 3.94. H100, same call, three rounds: Qwen3-0.6B
 // tg128 1,498-1,500 -> 1,587-1,589 tok/s, @4k 1,048-1,050 -> 1,117-1,118; Llama-3.2-1B 1,017-1,018 ->
 // 1,018-1,020, @4k 898 -> 906 (session 12 log, parts 10-12). A gain that comes through the allocator's choice can
-// leave with it; an explicit cap on the down kernel's blocks per SM (by shared memory, as kQkvBlocksPerSm does for
+// leave with it; an explicit cap on the down kernel's blocks per SM (by shared memory, as Ctx::qkv_cap does for
 // q/k/v) was measured instead and is slower at 3 an SM (session 13 log, part 5).
 template <typename WT, int NT, int RW, int U, bool SWIGLU, int SPLIT = 1, int W = kWarps, int kNorm = 2>
 __global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, U, SWIGLU, SPLIT>() : 1)
@@ -387,17 +388,6 @@ auto bf16_kernel(const Shape& sh, bool swiglu, bool norm) -> void (*)(GemvParams
   throw Error("matmul (gemv): no kernel for this launch shape");  // gemv_shape and this list disagree: a bug
 }
 
-// The one-token q/k/v GEMV (rmsnorm fused) runs at most this many blocks on an SM where its registers would allow
-// more (CudaOptions::qkv_cap; Qwen3-0.6B's two-rows-per-warp kernel fits 7). Not a launch bound, which would change
-// the kernel's registers and code: the launch asks for just enough shared memory that a sixth block no longer fits
-// (smem_for_at_most), so the 512 blocks spread over more SMs. H100, same call, three rounds (session 13 log, part
-// 3): Qwen3-0.6B tg128 1,588-1,591 -> 1,611-1,612 tok/s, @4k 1,116-1,117 -> 1,123, @16k 739-741 -> 747. More
-// padding than that (40-45 KB a block, still 5 blocks) gained 0.6% more at tg128 but lost 2.3% at 16k, and so did
-// the least padding with the largest shared-memory carveout: the padding must not move the SM's L1/shared split.
-// 4 or 6 blocks win at some contexts and lose at others, 5 gains at all three (part 6); the same cap on o, gate/up
-// or down was slower wherever it padded (part 5).
-constexpr int kQkvBlocksPerSm = 5;
-
 // Dynamic shared memory, at least `at_least` bytes, with which no more than `blocks` blocks of `kernel` (of
 // `threads` threads) fit on an SM: the least that keeps a (blocks + 1)-th out, so that the SM's remaining shared
 // memory stays free for the launches around it. `at_least` when the kernel cannot run more than `blocks` anyway,
@@ -454,8 +444,8 @@ GemvLaunch plan(const Ctx& c, GemvParams& p, bool swiglu) {
   if (p.n > 1) return l;
   if constexpr (kBf16) {
     l.kernel = bf16_kernel<WT>(sh, swiglu, p.norm != nullptr);
-    if (p.count == 3 && c.qkv_cap)
-      l.smem = smem_for_at_most(reinterpret_cast<const void*>(l.kernel), int(l.block.x), kQkvBlocksPerSm, smem);
+    if (p.count == 3 && c.qkv_cap > 0)
+      l.smem = smem_for_at_most(reinterpret_cast<const void*>(l.kernel), int(l.block.x), c.qkv_cap, smem);
   } else {
     l.kernel = gemv_kernel<WT, 1, 1, 16, false>;
   }

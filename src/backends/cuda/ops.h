@@ -55,6 +55,17 @@ struct MatmulOut {
 bool gemv_ok(const float* x, const Weight& w);
 void gemv(const Ctx& c, const float* x, int n, const Weight* norm, float eps, const MatmulOut* outs, int count,
           bool swiglu, bool accumulate);
+// The one-token q/k/v GEMV (rmsnorm fused) runs at most Ctx::qkv_cap blocks on an SM where its registers would
+// allow more (Qwen3-0.6B's two-rows-per-warp kernel fits 7). Not a launch bound, which would change the kernel's
+// registers and code: the launch asks for just enough shared memory that one block more no longer fits
+// (smem_for_at_most in matmul.cu). The cap follows the context (CudaBackend::plan_context): 4 while the decode
+// attention runs one split per kv head, 6 past that. H100, same binary, two rounds, Qwen3-0.6B tg128 from a context
+// of 16 and from 512 ... 16k, caps 4 / 5 / 6 (session 15 log, part 2): 1,625 / 1,612 / 1,588 tok/s at 16;
+// at 512 1,324 / 1,313 / 1,328, 1k 1,253 / 1,268 / 1,283, 2k 1,198 / 1,211 / 1,228, 4k 1,108 / 1,127 / 1,130,
+// 8k 964 / 971 / 987, 16k 745 / 748 / 756. More padding than the least (40-45 KB a block) gained 0.6% at tg128 but
+// lost 2.3% at 16k, as did the least padding with the largest carveout: the padding must not move the SM's
+// L1/shared split (session 13 log, part 3); the same cap on o, gate/up or down was slower wherever it padded (part 5).
+constexpr int kQkvBlocksShort = 4, kQkvBlocksLong = 6;
 // Blocks of the one-token q/k/v GEMV (bf16, rmsnorm fused) that fit on an SM, with the shared memory its launch
 // asks for (Ctx::qkv_cap): q_rows + 2 × kv_rows rows of `cols` columns.
 int qkv_gemv_blocks_per_sm(const Ctx& c, int cols, int q_rows, int kv_rows);
