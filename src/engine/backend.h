@@ -164,8 +164,8 @@ class Backend {
   }
 
   // The longest context (last position + 1) that the ops queued next attend over. A backend may pick kernels by it
-  // (CUDA: attention_o's short-context kernel); it returns which class of contexts shares that choice, and a
-  // recording of those ops (run_recorded) must carry the class in its key. Every forward chunk calls it first.
+  // (CUDA: the q/k/v GEMV's blocks per SM); it returns which class of contexts shares that choice, and a recording
+  // of those ops (run_recorded) must carry the class in its key. Every forward chunk calls it first.
   virtual int plan_context(int max_len) {
     (void)max_len;
     return 0;

@@ -136,7 +136,9 @@ class PlanRecorder final : public Backend {
   void matmul(const float* x, int n, const Weight& w, const Weight* b, float* out, bool acc) override {
     cpu->matmul(x, n, w, b, out, acc);
   }
-  void rope(float* x, const int32_t* pos, int n, int h, int d, const float* f) override { cpu->rope(x, pos, n, h, d, f); }
+  void rope(float* x, const int32_t* pos, int n, int h, int d, const float* f) override {
+    cpu->rope(x, pos, n, h, d, f);
+  }
   void kv_store(const float* k, const float* v, const int32_t* pos, int n, const KvLayer& c) override {
     cpu->kv_store(k, v, pos, n, c);
   }

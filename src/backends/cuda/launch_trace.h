@@ -10,11 +10,12 @@
 //
 // The recording covers the launches of the greedy decode step (run_recorded's "decode-greedy/<context class>" graph
 // recorded first, which `fs run` at temperature 0 and `fs bench` replay); every replay overwrites the stamps, so the
-// file, written when the backend is destroyed, shows the last step run of that graph. It lists per launch the first, median and last block of each
-// stamp, in µs from the first launch's block 0 start, and two derived numbers (docs/cuda-backend.md, section 5):
-// the gap from the previous launch's last end to this one's first wait (the dependency hand-over), and the span
-// from the previous last end to this last end (what the launch adds to the step). The stamps are plain stores, one
-// per block: measured, they leave tok/s within 1%. %globaltimer ticks in steps of ~32 ns on an H100.
+// file, written when the backend is destroyed, shows the last step run of that graph. It lists per launch the
+// first, median and last block of each stamp, in µs from the first launch's block 0 start, and two derived numbers
+// (docs/cuda-backend.md, section 5): the gap from the previous launch's last end to this one's first wait (the
+// dependency hand-over), and the span from the previous last end to this last end (what the launch adds to the
+// step). The stamps are plain stores, one per block: measured, they leave tok/s within 1%. %globaltimer ticks in
+// steps of ~32 ns on an H100.
 //
 // A kernel may also stamp up to kPhases points between its wait and its end (FS_TRACE_PHASE), in its first
 // kPhaseBlocks blocks; the summary then adds a line of their medians, in µs after those blocks' waits. The decode

@@ -60,7 +60,7 @@ void gemv(const Ctx& c, const float* x, int n, const Weight* norm, float eps, co
 // registers and code: the launch asks for just enough shared memory that one block more no longer fits
 // (smem_for_at_most in matmul.cu). The cap follows the context (CudaBackend::plan_context): 4 while the decode
 // attention runs one split per kv head, 6 past that. H100, same binary, two rounds, Qwen3-0.6B tg128 from a context
-// of 16 and from 512 ... 16k, caps 4 / 5 / 6 (session 15 log, part 2): 1,625 / 1,612 / 1,588 tok/s at 16;
+// of 16 and from 512 ... 16k, caps 4 / 5 / 6 (session 15 log, part 5): 1,625 / 1,612 / 1,588 tok/s at 16;
 // at 512 1,324 / 1,313 / 1,328, 1k 1,253 / 1,268 / 1,283, 2k 1,198 / 1,211 / 1,228, 4k 1,108 / 1,127 / 1,130,
 // 8k 964 / 971 / 987, 16k 745 / 748 / 756. More padding than the least (40-45 KB a block) gained 0.6% at tg128 but
 // lost 2.3% at 16k, as did the least padding with the largest carveout: the padding must not move the SM's
