@@ -72,7 +72,7 @@ TEST(CudaLaunchTrace, OneLinePerLaunchAndTheWaitsFollowTheKernelBefore) {
     auto m = Model::synthetic("qwen3-0.6b", be, mo);
     const int32_t prompt[5] = {11, 7, 4000, 123, 9};
     m->forward(prompt, 5);
-    m->greedy_decode(4, [](int32_t) { return true; });  // the traced graph: "decode-greedy"
+    m->greedy_decode(4, [](int32_t) { return true; });  // the traced graph: "decode-greedy/0"
   }
   ::unsetenv("FS_CUDA_TRACE");
   const auto lines = read_summary(path);
