@@ -281,7 +281,6 @@ double link_us(int blocks, int size, float* a, float* b, bool* ok) {
   CHECK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   CHECK(cudaMemsetAsync(a, 0, size_t(n) * sizeof(float), s));
   CHECK(cudaStreamSynchronize(s));
-  cudaGraph_t g;
   CHECK(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal));
   for (int k = 0; k < links; ++k) {
     cudaLaunchConfig_t cfg = {};
@@ -299,13 +298,8 @@ double link_us(int blocks, int size, float* a, float* b, bool* ok) {
     cfg.numAttrs = unsigned(na);
     CHECK(cudaLaunchKernelEx(&cfg, pdl_link, (const float*)(k % 2 == 0 ? a : b), k % 2 == 0 ? b : a, n));
   }
-  CHECK(cudaStreamEndCapture(s, &g));
-  cudaGraphExec_t ge;
-  CHECK(cudaGraphInstantiate(&ge, g, 0));
-  const double us = median_us(s, replays, [&](int) { CHECK(cudaGraphLaunch(ge, s)); });
+  const double us = median_replay_us(s, replays);
   *ok = all_equal(a, n, float(links) * float(replays + 3));
-  CHECK(cudaGraphExecDestroy(ge));
-  CHECK(cudaGraphDestroy(g));
   CHECK(cudaStreamDestroy(s));
   return us / links;
 }

@@ -1,6 +1,6 @@
 // What the standalone CUDA probes in bench/ (each built alone with nvcc, outside CMake) share: CHECK(call), which
-// prints a failed CUDA call and where it was and ends the probe; median_us, their timer; and all_equal, their check
-// of a result.
+// prints a failed CUDA call and where it was and ends the probe; median_us, their timer, and median_replay_us, the same
+// for a captured graph; and all_equal, their check of a result.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -39,6 +39,19 @@ double median_us(cudaStream_t s, int runs, Enqueue&& enqueue) {
   CHECK(cudaEventDestroy(e1));
   std::sort(ms.begin(), ms.end());
   return double(ms[ms.size() / 2]) * 1000.0;
+}
+
+// Ends the stream capture running on s, instantiates the captured graph and returns the median, in µs, of `runs`
+// replays of it (median_us); the graph is destroyed afterwards.
+inline double median_replay_us(cudaStream_t s, int runs) {
+  cudaGraph_t g;
+  CHECK(cudaStreamEndCapture(s, &g));
+  cudaGraphExec_t ge;
+  CHECK(cudaGraphInstantiate(&ge, g, 0));
+  const double us = median_us(s, runs, [&](int) { CHECK(cudaGraphLaunch(ge, s)); });
+  CHECK(cudaGraphExecDestroy(ge));
+  CHECK(cudaGraphDestroy(g));
+  return us;
 }
 
 // Whether each of the n floats at device address d equals `want` (the probes' chains count their steps exactly).
