@@ -47,7 +47,7 @@ fi
 if has ablate; then
   echo "== ablation: the same fs bench with one feature turned off (FS_CUDA_DISABLE) or on (FS_CUDA_ENABLE)"
   for shape in qwen3-0.6b llama-3.2-1b; do
-    for off in none pdl wgmma attn-tc rope-attn qkv-cap; do
+    for off in none pdl wgmma attn-tc rope-attn qkv-cap argmax-keys; do
       echo "-- $shape, off: $off" | tee -a "$OUT/ablate.log"
       FS_CUDA_DISABLE=$([ "$off" = none ] || echo "$off") timeout 240 "$BIN/fs" bench --shape "$shape" --device cuda \
         -p 512 -n 128 -r 5 --depth 4096 2>&1 | tee -a "$OUT/ablate.log" | grep -E "tg|pp" || status=1

@@ -142,6 +142,15 @@ class Backend {
     rmsnorm_swiglu(x, norm, eps, n, w_gate, w_up, normed, gate, up, act);
     matmul(act, n, w_down, nullptr, x, /*accumulate=*/true);
   }
+  // The greedy token of one row: logits = rmsnorm(x; norm, eps) · wᵀ [w.rows], then out[0] = argmax(logits) —
+  // the final norm, the lm head and the argmax that end a greedy decode step. x is one row; normed is scratch.
+  virtual void rmsnorm_matmul_argmax(const float* x, const Weight& norm, float eps, float* normed, const Weight& w,
+                                     float* logits, int32_t* out) {
+    const Weight* const ws[] = {&w};
+    float* const outs[] = {logits};
+    rmsnorm_matmul(x, norm, eps, 1, normed, 1, ws, nullptr, outs);
+    argmax(logits, 1, int(w.rows), out);
+  }
   // Per-head QK-norm (skipped where q_norm / k_norm is null), RoPE on q and k, then k and v into the cache rows
   // pos[i]: everything between the q/k/v projections and attention.
   virtual void qk_norm_rope_store(float* q, float* k, const float* v, const Weight* q_norm, const Weight* k_norm,

@@ -126,7 +126,8 @@ void Model::forward(const int32_t* ids, int n, bool all_logits) {
 void Model::forward_chunk(int n, bool all_logits, int32_t* argmax_to) {
   const int H = cfg_.hidden_size;
   const int context_class = be_.plan_context(pos_ + n);  // this chunk's tokens sit at positions pos_ .. pos_ + n - 1
-  auto body = [&] {
+  // argmax_out: the greedy token of the last row goes there too.
+  auto body = [&](int32_t* argmax_out) {
     be_.embed(w_.embed, ids_, n, x_);
     for (int l = 0; l < cfg_.n_layers; ++l) {
       layer(l, n);
@@ -136,35 +137,37 @@ void Model::forward_chunk(int n, bool all_logits, int32_t* argmax_to) {
         hook_(l, h.data(), n);
       }
     }
-    // Only the rows whose logits are wanted go through the final norm and the (large) lm head.
+    // Only the rows whose logits are wanted go through the final norm and the (large) lm head; a greedy step's
+    // one row also takes its argmax there (on CUDA inside the lm head's own launch).
     const int rows = all_logits ? n : 1;
     const float* last = x_ + size_t(n - rows) * H;
+    if (argmax_out && rows == 1) {
+      be_.rmsnorm_matmul_argmax(last, w_.final_norm, cfg_.rms_norm_eps, xn_, w_.lm_head, logits_, argmax_out);
+      return;
+    }
     const Weight* lm_head[] = {&w_.lm_head};
     float* const logits[] = {logits_};
     be_.rmsnorm_matmul(last, w_.final_norm, cfg_.rms_norm_eps, rows, xn_, 1, lm_head, nullptr, logits);
+    if (argmax_out) argmax_last_row(argmax_out);
   };
   last_row_ = size_t(all_logits ? n - 1 : 0) * cfg_.vocab_size;
-  auto greedy = [&] {
-    if (argmax_to) argmax_last_row(argmax_to);
-  };
   // A single token may run as one fused backend call (one persistent kernel on CUDA) instead of the ops below.
   if (n == 1 && !hook_) {
     const DecodeStep step{&cfg_, &w_, kv_.data(), ids_, positions_, inv_freq_, x_, q_, k_, v_, att_, gate_, logits_};
-    if (be_.decode_step(step)) return greedy();
+    if (be_.decode_step(step)) {
+      if (argmax_to) argmax_last_row(argmax_to);
+      return;
+    }
   }
   // A single-token step is the same sequence of ops over the same buffers every time: a backend may record it
-  // once and replay it (CUDA graphs), removing the launch cost of a few hundred small kernels. The greedy token's
-  // argmax is recorded with it (its own key), so it is one more kernel of the graph rather than a launch after it.
+  // once and replay it (CUDA graphs), removing the launch cost of a few hundred small kernels. The greedy token is
+  // recorded with it (its own key), so it is part of the graph rather than a launch after it.
   if (n == 1 && !hook_) {
     const std::string key = std::string(argmax_to ? "decode-greedy" : all_logits ? "decode-all" : "decode") + "/" +
                             std::to_string(context_class);
-    be_.run_recorded(key, [&] {
-      body();
-      greedy();
-    });
+    be_.run_recorded(key, [&] { body(argmax_to); });
   } else {
-    body();
-    greedy();
+    body(argmax_to);
   }
 }
 

@@ -145,7 +145,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, CudaDecodeStep, ::testing::Values("qwen3-0.6b",
 
 TEST(CudaDecodeStepOptions, FromTheEnvironment) {
   ::setenv("FS_CUDA_ENABLE", "persistent", 1);
-  ::setenv("FS_CUDA_DISABLE", "pdl,wgmma,attn-tc,rope-attn,qkv-cap", 1);
+  ::setenv("FS_CUDA_DISABLE", "pdl,wgmma,attn-tc,rope-attn,qkv-cap,argmax-keys", 1);
   const CudaOptions o = cuda_options_from_env();
   EXPECT_TRUE(o.persistent);
   EXPECT_FALSE(o.pdl);
@@ -153,6 +153,7 @@ TEST(CudaDecodeStepOptions, FromTheEnvironment) {
   EXPECT_FALSE(o.attn_tc);
   EXPECT_FALSE(o.rope_attn);
   EXPECT_FALSE(o.qkv_cap);
+  EXPECT_FALSE(o.argmax_keys);
   ::setenv("FS_CUDA_ENABLE", "persistent,warp-drive", 1);
   try {
     cuda_options_from_env();

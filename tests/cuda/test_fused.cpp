@@ -1,6 +1,6 @@
-// The CUDA backend's fused ops (rmsnorm_matmul, rmsnorm_swiglu, mlp, qk_norm_rope_store) against the same steps
-// composed from CPU ops; graph recording (run_recorded) and PDL on/off; and one whole transformer layer, decode
-// step recorded as a graph, against the CPU.
+// The CUDA backend's fused ops (rmsnorm_matmul, rmsnorm_matmul_argmax, rmsnorm_swiglu, mlp, qk_norm_rope_store)
+// against the same steps composed from CPU ops; graph recording (run_recorded) and PDL on/off; and one whole
+// transformer layer, decode step recorded as a graph, against the CPU.
 #include <cmath>
 #include <functional>
 #include <utility>
@@ -58,6 +58,89 @@ TEST_F(CudaFused, RmsnormMatmulMatchesComposedCpu) {
         EXPECT_LE(rel_l2(mg.get(og[size_t(j)], len), mc.get(oc[size_t(j)], len)), tol) << "output " << j;
       }
     }
+}
+
+// The greedy head, rmsnorm_matmul_argmax: the lm head writes the logits (the CPU's composed ops to f32 rounding) and
+// the token is the first largest of those very logits. Shapes: rows of 1024 columns (4 rows a warp, as Qwen3-0.6B's
+// lm head) and of 2048 (2 rows a warp, as Llama-3.2-1B's) take the fused path; f32 weights and rows of 8192 columns
+// (split over warps) compose the GEMV and argmax. Each case runs twice inside one recorded graph and once more
+// outside it (each launch clears the keys for the next), with: a random row; two identical rows made the largest
+// (the lower index must win); an x holding a NaN (every logit NaN: token 0, as argmax.cu and the CPU give).
+TEST_F(CudaFused, RmsnormMatmulArgmaxMatchesComposedCpu) {
+  struct Case {
+    int rows, dim;
+    DType dt;
+  };
+  uint32_t seed = 7300;
+  for (const Case cs : {Case{40000, 1024, DType::BF16}, Case{20000, 2048, DType::BF16}, Case{3000, 1024, DType::F32},
+                        Case{600, 8192, DType::BF16}}) {
+    SCOPED_TRACE("rows " + std::to_string(cs.rows) + " dim " + std::to_string(cs.dim));
+    HostWeight norm = make_weight(1, cs.dim, DType::BF16, seed++, 1.f);
+    HostWeight w = make_weight(cs.rows, cs.dim, cs.dt, seed++);
+    const auto x = random_floats(size_t(cs.dim), seed++, 2.f);
+    // Rows 7 and rows - 5: 0.05 · sign(x_j · norm_j) in every column, the largest logit by far, twice.
+    for (int r : {7, cs.rows - 5})
+      for (int j = 0; j < cs.dim; ++j) {
+        const float nj = bf16_to_f32(uint16_t(norm.bytes[2 * size_t(j)] | norm.bytes[2 * size_t(j) + 1] << 8));
+        const float v = x[size_t(j)] * nj >= 0.f ? 0.05f : -0.05f;
+        const size_t at = size_t(r) * cs.dim + size_t(j);
+        if (cs.dt == DType::F32) {
+          std::memcpy(w.bytes.data() + 4 * at, &v, 4);
+        } else {
+          const uint16_t b = f32_to_bf16(v);
+          std::memcpy(w.bytes.data() + 2 * at, &b, 2);
+        }
+      }
+    HostWeight plain = make_weight(cs.rows, cs.dim, cs.dt, seed++);
+    auto x_nan = x;
+    x_nan[size_t(cs.dim) / 3] = NAN;
+    Mem mc(*cpu_), mg(*gpu_);
+    const Weight nc = cpu_->upload(norm.w), ng = gpu_->upload(norm.w);
+    struct Run {
+      const HostWeight* w;
+      const std::vector<float>* x;
+      int want;  // -1: the first largest of the logits
+    };
+    const Run runs[3] = {{&plain, &x, -1}, {&w, &x, 7}, {&w, &x_nan, 0}};
+    const Weight wc[2] = {cpu_->upload(plain.w), cpu_->upload(w.w)}, wg[2] = {gpu_->upload(plain.w), gpu_->upload(w.w)};
+    float* lg = mg.alloc<float>(size_t(cs.rows));
+    int32_t* tg = mg.alloc<int32_t>(1);
+    float* xg = mg.alloc<float>(size_t(cs.dim));
+    float* hg = mg.alloc<float>(size_t(cs.dim));
+    for (int k = 0; k < 3; ++k)
+      for (int graph = 1; graph >= 0; --graph) {
+        SCOPED_TRACE("run " + std::to_string(k) + (graph ? " (recorded)" : ""));
+        const Run& r = runs[k];
+        const int which = r.w == &plain ? 0 : 1;
+        float* lc = mc.alloc<float>(size_t(cs.rows));
+        int32_t* tc = mc.alloc<int32_t>(1);
+        cpu_->rmsnorm_matmul_argmax(mc.put(*r.x), nc, 1e-6f, mc.alloc<float>(size_t(cs.dim)), wc[which], lc, tc);
+        gpu_->to_device(xg, r.x->data(), r.x->size() * 4);
+        mg.poison(lg, size_t(cs.rows));
+        const int32_t junk = -5;
+        gpu_->to_device(tg, &junk, 4);
+        const auto step = [&] { gpu_->rmsnorm_matmul_argmax(xg, ng, 1e-6f, hg, wg[which], lg, tg); };
+        if (graph) {  // a recording per weight: x, the output and the keys are the same buffers each replay
+          gpu_->run_recorded("greedy head " + std::to_string(cs.rows) + " " + std::to_string(which), step);
+        } else {
+          step();
+        }
+        const auto logits = mg.get(lg, size_t(cs.rows)), want = mc.get(lc, size_t(cs.rows));
+        const int32_t token = mg.get(tg, 1)[0], cpu_token = mc.get(tc, 1)[0];
+        if (r.want == 0) {  // NaN everywhere
+          EXPECT_TRUE(std::isnan(logits[0]) && std::isnan(logits[size_t(cs.rows) - 1]));
+        } else {
+          EXPECT_LE(rel_l2(logits, want), kF32Tol);
+        }
+        int first_max = 0;
+        for (int i = 1; i < cs.rows; ++i)
+          if (logits[size_t(i)] > logits[size_t(first_max)]) first_max = i;
+        EXPECT_EQ(token, r.want >= 0 ? r.want : first_max);
+        if (r.want >= 0) {  // (a random row's top two may sit within f32 rounding of each other)
+          EXPECT_EQ(cpu_token, r.want);
+        }
+      }
+  }
 }
 
 // Long rows run with two or four warps per row (gemv_shape's split): the norm's sum of squares and the dot products

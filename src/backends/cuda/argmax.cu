@@ -5,6 +5,11 @@
 // block of the row to finish (an atomic counter it resets afterwards) reduces the partials: one launch, graph-safe.
 // Many rows (prefill logits) get one block per row instead. Ties keep the lower index, so the result equals a
 // sequential scan; NaN never wins a comparison (a row of NaN yields 0).
+//
+// A greedy decode step needs no pass over the logits at all: its lm head (gemv_argmax, matmul.cu) folds each warp's
+// best (logit, row) into kArgmaxKeys words with an atomic max, as argmax_key (common.cuh) orders them, and
+// argmax_from_keys reads those 64 words — one warp, one round trip — instead of 600 KB. That launch replaced this
+// file's split kernel in the step, which cost ~5 µs a token (session 15 log, part 9).
 #include <climits>
 
 #include "backends/cuda/ops.h"
@@ -77,7 +82,30 @@ __global__ void __launch_bounds__(kThreads) argmax_split(const float* x, int col
   if (threadIdx.x == 0) out[r] = t.i == INT_MAX ? 0 : t.i;
 }
 
+// One warp: the largest of the keys, its row into out[0], and the keys cleared for the next lm head (each lane
+// clears the words it read).
+__global__ void argmax_from_keys_kernel(unsigned long long* keys, int32_t* out) {
+  grid_dep_launch();
+  grid_dep_wait();
+  unsigned long long best = 0;
+  for (int i = threadIdx.x; i < kArgmaxKeys; i += 32) {
+    const unsigned long long k = __ldcg(keys + i);
+    best = k > best ? k : best;
+    keys[i] = 0;
+  }
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) {
+    const unsigned long long other = __shfl_xor_sync(0xffffffffu, best, o);
+    best = other > best ? other : best;
+  }
+  if (threadIdx.x == 0) out[0] = argmax_key_row(best);
+}
+
 }  // namespace
+
+void argmax_from_keys(const Ctx& c, unsigned long long* keys, int32_t* out) {
+  launch(c, "argmax (from the lm head's keys)", dim3(1), dim3(32), 0, argmax_from_keys_kernel, keys, out);
+}
 
 void argmax(const Ctx& c, const Workspace& ws, const float* x, int rows, int cols, int32_t* out) {
   const int nb = std::min<int>(kArgmaxMaxBlocks, int(ceil_div(cols, kPerBlock)));

@@ -203,6 +203,19 @@ __device__ __forceinline__ bool last_block_to_arrive(unsigned* counter, unsigned
   return last;
 }
 
+// A logit and its row as one 64-bit word whose unsigned order is argmax's: the larger value first, then the lower
+// row (the first one on ties); ±0 compare equal and NaN below everything, as in argmax.cu. The float's bits are
+// made order-preserving as an unsigned (negatives flipped, the sign bit set on the rest), the row stored inverted.
+// Zero is below every key: the empty value an atomic max starts from.
+__device__ __forceinline__ unsigned long long argmax_key(float v, int row) {
+  const unsigned b = v == 0.f ? 0u : __float_as_uint(v);
+  const unsigned k = v != v ? 0u : (b & 0x80000000u) ? ~b : (b | 0x80000000u);
+  return (static_cast<unsigned long long>(k) << 32) | (0xffffffffu - unsigned(row));
+}
+__device__ __forceinline__ int argmax_key_row(unsigned long long key) {
+  return key == 0 ? 0 : int(0xffffffffu - unsigned(key & 0xffffffffu));
+}
+
 // Tensor-core primitives (the prefill GEMM and attention). ldmatrix.x4: four 8 × 8 b16 matrices from shared memory,
 // lane l giving the row address of matrix l / 8, into r[0..3]; .trans transposes each. mma m16n8k16: c += a · b,
 // bf16 in, f32 accumulate, in the PTX fragment layouts (a: 4 registers, b: 2, c: 4 floats).

@@ -86,6 +86,7 @@ cuda::Workspace carve(char* base, size_t* bytes) {
   ws.amax_val = c.take<float>(size_t(cuda::kArgmaxSplitRows) * cuda::kArgmaxMaxBlocks);
   ws.amax_idx = c.take<int>(size_t(cuda::kArgmaxSplitRows) * cuda::kArgmaxMaxBlocks);
   ws.amax_count = c.take<unsigned>(cuda::kArgmaxSplitRows);
+  ws.amax_keys = c.take<unsigned long long>(cuda::kArgmaxKeys);
   ws.step_barrier = c.take<unsigned>(1);
   *bytes = c.used;
   return ws;
@@ -122,7 +123,7 @@ CudaBackend::CudaBackend(const CudaOptions& opts) : opts_(opts), ws_(std::make_u
     size_t bytes = 0;
     carve(nullptr, &bytes);
     FS_CUDA(cudaMalloc(&workspace_, bytes));
-    FS_CUDA(cudaMemsetAsync(workspace_, 0, bytes, stream_));  // the split counters start at zero
+    FS_CUDA(cudaMemsetAsync(workspace_, 0, bytes, stream_));  // the split counters and argmax keys start at zero
     *ws_ = carve(static_cast<char*>(workspace_), &bytes);
     cuda::init_gemm_attributes();
     if (wgmma_) cuda::init_gemm_wgmma_attributes();
@@ -428,6 +429,23 @@ void CudaBackend::rmsnorm_matmul(const float* x, const Weight& norm, float eps, 
   if (rmsnorm_gemm(x, norm, eps, n, count, w, bias, out)) return;
   rmsnorm(x, norm, eps, n, dim, normed);
   for (int j = 0; j < count; ++j) matmul(normed, n, *w[j], bias ? bias[j] : nullptr, out[j], false);
+}
+
+// The greedy head: one lm-head launch that also folds each warp's best logit into the argmax keys, then one warp
+// reads them (argmax.cu) — instead of a pass over the whole logits row. Other shapes and dtypes compose the ops.
+void CudaBackend::rmsnorm_matmul_argmax(const float* x, const Weight& norm, float eps, float* normed, const Weight& w,
+                                        float* logits, int32_t* out) {
+  check_weight(norm, "rmsnorm_matmul_argmax", "norm");
+  check_weight(w, "rmsnorm_matmul_argmax", "weight");
+  require(w.cols == norm.rows * norm.cols, "rmsnorm_matmul_argmax: weight cols " + std::to_string(w.cols) +
+                                               " != norm length " + std::to_string(norm.rows * norm.cols));
+  const cuda::MatmulOut o{&w, nullptr, logits};
+  if (opts_.argmax_keys && cuda::aligned16(norm.data) && cuda::gemv_ok(x, w) &&
+      cuda::gemv_argmax(ctx(), x, norm, eps, o, ws_->amax_keys)) {
+    cuda::argmax_from_keys(ctx(), ws_->amax_keys, out);
+    return;
+  }
+  Backend::rmsnorm_matmul_argmax(x, norm, eps, normed, w, logits, out);
 }
 
 // Prefill: the norm writes its output as bf16 straight into the GEMM's input buffer, and the matrices that read
@@ -786,12 +804,13 @@ CudaOptions cuda_options_from_env() {
       i = j + 1;
     }
   };
-  parse("FS_CUDA_DISABLE", "pdl, wgmma, attn-tc, rope-attn, qkv-cap", [&](const std::string& n) {
+  parse("FS_CUDA_DISABLE", "pdl, wgmma, attn-tc, rope-attn, qkv-cap, argmax-keys", [&](const std::string& n) {
     if (n == "pdl") return o.pdl = false, true;
     if (n == "wgmma") return o.wgmma = false, true;
     if (n == "attn-tc") return o.attn_tc = false, true;
     if (n == "rope-attn") return o.rope_attn = false, true;
     if (n == "qkv-cap") return o.qkv_cap = false, true;
+    if (n == "argmax-keys") return o.argmax_keys = false, true;
     return false;
   });
   parse("FS_CUDA_ENABLE", "persistent",

@@ -52,13 +52,16 @@ struct CudaOptions {
   // The one-token q/k/v GEMV at most 4 blocks an SM at contexts of one attention split, 6 beyond (plan_context), by
   // the shared memory its launch asks for (ops.h, matmul.cu); off: as many as its registers allow.
   bool qkv_cap = true;
+  // The greedy step's argmax folded into its lm head (rmsnorm_matmul_argmax: atomics on 64 keys, one warp reads
+  // them); off: the lm head, then argmax.cu's pass over the logits.
+  bool argmax_keys = true;
   // decode_step as one persistent kernel (decode_step.cu). Off by default: measured slower than the op-by-op
   // decode (a recorded CUDA graph with PDL) on both target models; see docs/cuda-backend.md, section 7.
   bool persistent = false;
 };
 
 // CudaOptions from the environment, for experiments without rebuilding: FS_CUDA_DISABLE turns default features
-// off (pdl, wgmma, attn-tc, rope-attn, qkv-cap), FS_CUDA_ENABLE=persistent turns an opt-in one on
+// off (pdl, wgmma, attn-tc, rope-attn, qkv-cap, argmax-keys), FS_CUDA_ENABLE=persistent turns an opt-in one on
 // (comma-separated lists). An unknown name is an error. (FS_CUDA_TRACE=<file>, read by the backend itself, writes
 // the per-block timeline of the greedy decode step when the backend is destroyed: launch_trace.h.)
 CudaOptions cuda_options_from_env();
@@ -100,6 +103,9 @@ class CudaBackend final : public Backend {
   // One GEMV launch for n <= 4 (rmsnorm applied on the fly, up to 3 matrices); else rmsnorm + matmuls.
   void rmsnorm_matmul(const float* x, const Weight& norm, float eps, int n, float* normed, int count,
                       const Weight* const w[], const Weight* const bias[], float* const out[]) override;
+  // One lm-head launch that folds the argmax into atomics, and one warp that reads the result (bf16, one token).
+  void rmsnorm_matmul_argmax(const float* x, const Weight& norm, float eps, float* normed, const Weight& w,
+                             float* logits, int32_t* out) override;
   // One GEMV launch for n = 1 and bf16 weights (gate and up rows paired per warp); else the composed ops.
   void rmsnorm_swiglu(const float* x, const Weight& norm, float eps, int n, const Weight& w_gate,
                       const Weight& w_up, float* normed, float* gate, float* up, float* out) override;

@@ -36,8 +36,9 @@
 // weight vector is copied to shared memory before the wait, like the weights: read after it, from DRAM, it was one
 // more round trip on the critical path, and the per-block timeline (launch_trace.h) showed q/k/v and gate/up blocks
 // waiting on it — H100, same call: tg128 Qwen3-0.6B 1,346 → 1,410 tok/s, Llama-3.2-1B 972 → 1,011), and
-// may pair rows r of W_gate and W_up into silu(g)·u (the SwiGLU MLP input in one kernel). x stays f32: the GEMV
-// path matches the CPU oracle to f32 rounding (~1e-6 relative), unlike the bf16 tensor-core prefill path.
+// may pair rows r of W_gate and W_up into silu(g)·u (the SwiGLU MLP input in one kernel). The lm head of a greedy
+// step also folds each warp's best (logit, row) into argmax keys (gemv_argmax; argmax.cu reads them). x stays f32:
+// the GEMV path matches the CPU oracle to f32 rounding (~1e-6 relative), unlike the bf16 tensor-core prefill path.
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -71,6 +72,7 @@ struct GemvParams {
   int rows[3];
   int norm_vecs;  // 16-byte vectors of the norm weight staged in shared memory before the wait (0: read after it)
   unsigned long long* trace;  // launch_trace.h: null unless a decode step is being traced
+  unsigned long long* argmax_keys;  // gemv_argmax: [kArgmaxKeys], else null
 };
 
 template <typename T>
@@ -136,22 +138,23 @@ constexpr int gemv_min_blocks() {
   return 1;
 }
 
-// RW output rows per warp (1, 2 or 4: tall matrices with short rows take several, so a warp keeps 16 loads in
-// flight); NM weight rows streamed per warp (RW, or 2 for the gate/up pair of SWIGLU); U vectors per row per lane
-// in one batch (gemv_shape picks them, from measurements); SPLIT warps share each row (1, 2, 4 or 8: long rows),
-// warp part s taking the 32-vector groups s, s + SPLIT, ... and the partial sums meeting in shared memory; W warps
-// per block. kNorm: 1 the rmsnorm of x is fused (p.norm set), 0 it is not, 2 decided at run time (the kernels for
-// n > 1 and for f16/f32 weights). The one-token bf16 kernels are compiled once per form (bf16_kernel), so that the
-// o and down projections carry no norm code; what that changed is their register allocation, and with it where
-// their blocks run. Qwen3-0.6B's down kernel (2 warps a row, U = 8) went from 75 to 98 registers, at most 5 blocks
-// an SM instead of 6, and its 512 blocks now sit 4 to an SM on all 132 SMs instead of 6 to an SM on about half of
-// them and 1-5 on the rest, beside the next q/k/v GEMV's early blocks (docs/cuda-backend.md, section 6): they end
-// 1.70 / 2.08 us after the wait (median / last) instead of 2.66 / 3.94. H100, same call, three rounds: Qwen3-0.6B
-// tg128 1,498-1,500 -> 1,587-1,589 tok/s, @4k 1,048-1,050 -> 1,117-1,118; Llama-3.2-1B 1,017-1,018 ->
-// 1,018-1,020, @4k 898 -> 906 (session 12 log, parts 10-12). A gain that comes through the allocator's choice can
-// leave with it; an explicit cap on the down kernel's blocks per SM (by shared memory, as Ctx::qkv_cap does for
-// q/k/v) was measured instead and is slower at 3 an SM (session 13 log, part 5).
-template <typename WT, int NT, int RW, int U, bool SWIGLU, int SPLIT = 1, int W = kWarps, int kNorm = 2>
+// RW output rows per warp (1, 2 or 4: tall matrices with short rows take several, so a warp keeps 16 loads in flight);
+// NM weight rows streamed per warp (RW, or 2 for the gate/up pair of SWIGLU); U vectors per row per lane in one batch
+// (gemv_shape picks them, from measurements); SPLIT warps share each row (1, 2, 4 or 8: long rows), warp part s taking
+// the 32-vector groups s, s + SPLIT, ... and the partial sums meeting in shared memory; W warps per block. kNorm: 1 the
+// rmsnorm of x is fused (p.norm set), 0 it is not, 2 decided at run time (the kernels for n > 1 and for f16/f32
+// weights). kArgmax: the argmax keys of gemv_argmax (shapes of one row a warp only). The one-token bf16 kernels are
+// compiled once per form (bf16_kernel), so that the o and down projections carry no norm code; what that changed is
+// their register allocation, and with it where their blocks run. Qwen3-0.6B's down kernel (2 warps a row, U = 8) went
+// from 75 to 98 registers, at most 5 blocks an SM instead of 6, and its 512 blocks now sit 4 to an SM on all 132 SMs
+// instead of 6 to an SM on about half of them and 1-5 on the rest, beside the next q/k/v GEMV's early blocks
+// (docs/cuda-backend.md, section 6): they end 1.70 / 2.08 us after the wait (median / last) instead of 2.66 / 3.94.
+// H100, same call, three rounds: Qwen3-0.6B tg128 1,498-1,500 -> 1,587-1,589 tok/s, @4k 1,048-1,050 -> 1,117-1,118;
+// Llama-3.2-1B 1,017-1,018 -> 1,018-1,020, @4k 898 -> 906 (session 12 log, parts 10-12). A gain that comes through the
+// allocator's choice can leave with it; an explicit cap on the down kernel's blocks per SM (by shared memory, as
+// Ctx::qkv_cap does for q/k/v) was measured instead and is slower at 3 an SM (session 13 log, part 5).
+template <typename WT, int NT, int RW, int U, bool SWIGLU, int SPLIT = 1, int W = kWarps, int kNorm = 2,
+          bool kArgmax = false>
 __global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, U, SWIGLU, SPLIT>() : 1)
     gemv_kernel(const __grid_constant__ GemvParams p) {
   constexpr int E = Unpack<WT>::kElems;  // elements per 16-byte vector
@@ -309,12 +312,20 @@ __global__ void __launch_bounds__(W * 32, W == kWarps ? gemv_min_blocks<WT, RW, 
       const float y = g / (1.f + expf(-g)) * u;
       out[size_t(t) * rows + row0] = p.accumulate ? prev[t][0] + y : y;
     } else {
+      unsigned long long best = 0;  // kArgmax: the warp's largest (logit, row), as argmax_key orders them
 #pragma unroll
       for (int m = 0; m < RW; ++m) {
         if (!on[m]) break;
         const float y = acc[m][t] * scale + bias_v[m];
         out[size_t(t) * rows + row0 + m] = p.accumulate ? prev[t][m] + y : y;
+        if constexpr (kArgmax) {
+          const unsigned long long k = argmax_key(y, row0 + m);
+          best = k > best ? k : best;
+        }
       }
+      // Folded into one of kArgmaxKeys words (consecutive warps, different words: the atomics spread over them);
+      // nothing waits for the result.
+      if constexpr (kArgmax) atomicMax(p.argmax_keys + (blockIdx.x * W + warp) % kArgmaxKeys, best);
     }
   }
   trace_end(p.trace);  // thread 0 is a writer in every block (its warp's row exists)
@@ -388,6 +399,21 @@ auto bf16_kernel(const Shape& sh, bool swiglu, bool norm) -> void (*)(GemvParams
   throw Error("matmul (gemv): no kernel for this launch shape");  // gemv_shape and this list disagree: a bug
 }
 
+// The lm head's kernel with the argmax fold (gemv_argmax): the one-warp-per-row shapes that a norm-fused bf16 matrix
+// of one token takes (rows split over warps have no single writer per row); null for the others.
+template <typename WT>
+auto bf16_argmax_kernel(const Shape& sh) -> void (*)(GemvParams) {
+#define FS_GEMV_ARGMAX_CASE(RW, U)                                     \
+  if (sh.rw == RW && sh.u == U && sh.split == 1 && sh.warps == kWarps) \
+    return gemv_kernel<WT, 1, RW, U, false, 1, kWarps, 1, true>;
+  FS_GEMV_ARGMAX_CASE(4, 4)
+  FS_GEMV_ARGMAX_CASE(2, 8)
+  FS_GEMV_ARGMAX_CASE(2, 4)
+  FS_GEMV_ARGMAX_CASE(1, 16)
+#undef FS_GEMV_ARGMAX_CASE
+  return nullptr;
+}
+
 // Dynamic shared memory, at least `at_least` bytes, with which no more than `blocks` blocks of `kernel` (of
 // `threads` threads) fit on an SM: the least that keeps a (blocks + 1)-th out, so that the SM's remaining shared
 // memory stays free for the launches around it. `at_least` when the kernel cannot run more than `blocks` anyway,
@@ -443,6 +469,10 @@ GemvLaunch plan(const Ctx& c, GemvParams& p, bool swiglu) {
   GemvLaunch l = {gemv_kernel<WT, 4, 1, 8, false>, dim3(blocks), dim3(sh.warps * 32), smem};
   if (p.n > 1) return l;
   if constexpr (kBf16) {
+    if (p.argmax_keys) {  // gemv_argmax: null where the shape has no such kernel
+      l.kernel = swiglu || p.count != 1 || !p.norm ? nullptr : bf16_argmax_kernel<WT>(sh);
+      return l;
+    }
     l.kernel = bf16_kernel<WT>(sh, swiglu, p.norm != nullptr);
     if (p.count == 3 && c.qkv_cap > 0)
       l.smem = smem_for_at_most(reinterpret_cast<const void*>(l.kernel), int(l.block.x), c.qkv_cap, smem);
@@ -459,15 +489,8 @@ void run(const Ctx& c, GemvParams p, bool swiglu) {
   launch(c, "matmul (gemv)", l.grid, l.block, l.smem, l.kernel, p);
 }
 
-}  // namespace
-
-bool gemv_ok(const float* x, const Weight& w) {
-  const int64_t e = 16 / int64_t(dtype_size(w.dtype));
-  return aligned16(x) && aligned16(w.data) && w.cols % e == 0 && w.cols % 4 == 0;
-}
-
-void gemv(const Ctx& c, const float* x, int n, const Weight* norm, float eps, const MatmulOut* outs, int count,
-          bool swiglu, bool accumulate) {
+GemvParams gemv_params(const float* x, int n, const Weight* norm, float eps, const MatmulOut* outs, int count,
+                       bool accumulate) {
   GemvParams p = {};
   p.x = x;
   p.n = n;
@@ -484,11 +507,36 @@ void gemv(const Ctx& c, const float* x, int n, const Weight* norm, float eps, co
     p.out[j] = outs[j].out;
     p.rows[j] = int(outs[j].w->rows);
   }
+  return p;
+}
+
+}  // namespace
+
+bool gemv_ok(const float* x, const Weight& w) {
+  const int64_t e = 16 / int64_t(dtype_size(w.dtype));
+  return aligned16(x) && aligned16(w.data) && w.cols % e == 0 && w.cols % 4 == 0;
+}
+
+void gemv(const Ctx& c, const float* x, int n, const Weight* norm, float eps, const MatmulOut* outs, int count,
+          bool swiglu, bool accumulate) {
+  const GemvParams p = gemv_params(x, n, norm, eps, outs, count, accumulate);
   switch (outs[0].w->dtype) {
     case DType::BF16: run<__nv_bfloat16>(c, p, swiglu); break;
     case DType::F16: run<__half>(c, p, swiglu); break;
     case DType::F32: run<float>(c, p, swiglu); break;
   }
+}
+
+bool gemv_argmax(const Ctx& c, const float* x, const Weight& norm, float eps, const MatmulOut& out,
+                 unsigned long long* keys) {
+  if (out.w->dtype != DType::BF16) return false;
+  GemvParams p = gemv_params(x, 1, &norm, eps, &out, 1, false);
+  p.argmax_keys = keys;
+  const GemvLaunch l = plan<__nv_bfloat16>(c, p, false);
+  if (!l.kernel) return false;
+  p.trace = trace_slot(c.trace, "gemv", l.grid.x);
+  launch(c, "matmul (gemv, argmax)", l.grid, l.block, l.smem, l.kernel, p);
+  return true;
 }
 
 int qkv_gemv_blocks_per_sm(const Ctx& c, int cols, int q_rows, int kv_rows) {

@@ -18,6 +18,7 @@ constexpr int kMaxHeadDim = 256;
 constexpr int kGemvMaxN = 4;         // matmul: n <= this streams the weights once per launch (GEMV)
 constexpr int kArgmaxSplitRows = 32; // argmax: rows below this split each row over several blocks
 constexpr int kArgmaxMaxBlocks = 64;
+constexpr int kArgmaxKeys = 64;      // the lm head's argmax: warps fold their best into this many words (argmax.cu)
 
 // A norm weight or bias in any dtype, as kernels read it (load_f32); p null: absent.
 struct DecodeVec {
@@ -32,6 +33,7 @@ struct Workspace {
   float* amax_val = nullptr;        // [kArgmaxSplitRows, kArgmaxMaxBlocks]
   int* amax_idx = nullptr;          // [kArgmaxSplitRows, kArgmaxMaxBlocks]
   unsigned* amax_count = nullptr;   // [kArgmaxSplitRows]
+  unsigned long long* amax_keys = nullptr;  // [kArgmaxKeys] argmax_key words, zero between launches
   unsigned* step_barrier = nullptr; // [1] decode_step's grid-barrier counter
 };
 
@@ -55,6 +57,11 @@ struct MatmulOut {
 bool gemv_ok(const float* x, const Weight& w);
 void gemv(const Ctx& c, const float* x, int n, const Weight* norm, float eps, const MatmulOut* outs, int count,
           bool swiglu, bool accumulate);
+// One token's lm head (norm fused) that also folds each warp's best (logit, row) into keys [kArgmaxKeys] with an
+// atomic max (argmax_key, common.cuh), for argmax_from_keys. False, with nothing launched, where the one-token bf16
+// GEMV does not take this shape (other dtypes, rows split over warps); the caller then composes the ops.
+bool gemv_argmax(const Ctx& c, const float* x, const Weight& norm, float eps, const MatmulOut& out,
+                 unsigned long long* keys);
 // The one-token q/k/v GEMV (rmsnorm fused) runs at most Ctx::qkv_cap blocks on an SM where its registers would
 // allow more (Qwen3-0.6B's two-rows-per-warp kernel fits 7). Not a launch bound, which would change the kernel's
 // registers and code: the launch asks for just enough shared memory that one block more no longer fits
@@ -133,6 +140,8 @@ void attention_prefill(const Ctx& c, const float* q, const KvLayer& cache, const
 void swiglu(const Ctx& c, const float* gate, const float* up, size_t count, float* out);
 // argmax.cu
 void argmax(const Ctx& c, const Workspace& ws, const float* x, int rows, int cols, int32_t* out);
+// out[0] = the row of the largest key gemv_argmax left in keys [kArgmaxKeys], which it clears for the next launch.
+void argmax_from_keys(const Ctx& c, unsigned long long* keys, int32_t* out);
 // qk_norm_rope_store.cu (fused)
 void qk_norm_rope_store(const Ctx& c, float* q, float* k, const float* v, const Weight* q_norm,
                         const Weight* k_norm, float eps, const int32_t* pos, int n, int n_heads, int n_kv_heads,
