@@ -21,7 +21,8 @@
 // DRAM load 2,273 (3.3x), at 2.93 TB/s. The decode step's early blocks hold their whole weight share in flight, so
 // every round trip after a wait runs at the loaded latency.
 //
-//   nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -o loaded_latency_probe bench/loaded_latency_probe.cu
+// Built like the other probes plus -Isrc (it streams with the engine's own ld_stream16, common.cuh):
+//   nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -Isrc -o loaded_latency_probe bench/loaded_latency_probe.cu
 //   ./loaded_latency_probe
 #include <cuda_runtime.h>
 
@@ -30,6 +31,7 @@
 #include <cstdio>
 #include <vector>
 
+#include "backends/cuda/common.cuh"
 #include "probe_check.h"
 
 constexpr int kChasers = 8;         // blocks of one warp; thread 0 of each chases
@@ -49,13 +51,6 @@ struct Flags {
   unsigned long long t0, t1, bytes;
 };
 
-__device__ __forceinline__ uint4 ld_stream(const uint4* p) {
-  uint4 v;
-  asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];"
-               : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
-               : "l"(p));
-  return v;
-}
 __device__ __forceinline__ unsigned long long globaltimer() {
   unsigned long long t;
   asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
@@ -75,7 +70,7 @@ __global__ void __launch_bounds__(kStreamThreads, 1) stream(const uint4* buf, si
     for (size_t i = size_t(blockIdx.x) * blockDim.x + threadIdx.x; i + 7 * step < n; i += 8 * step) {
       uint4 v[8];
 #pragma unroll
-      for (int k = 0; k < 8; ++k) v[k] = ld_stream(buf + i + k * step);
+      for (int k = 0; k < 8; ++k) v[k] = fs::cuda::ld_stream16(buf + i + k * step);  // the GEMVs' weight load
 #pragma unroll
       for (int k = 0; k < 8; ++k) acc ^= v[k].x ^ v[k].w;
       loaded += 8 * 16;
