@@ -63,9 +63,10 @@ TEST_F(CudaFused, RmsnormMatmulMatchesComposedCpu) {
 // The greedy head, rmsnorm_matmul_argmax: the lm head writes the logits (the CPU's composed ops to f32 rounding) and
 // the token is the first largest of those very logits. Shapes: rows of 1024 columns (4 rows a warp, as Qwen3-0.6B's
 // lm head) and of 2048 (2 rows a warp, as Llama-3.2-1B's) take the fused path; f32 weights and rows of 8192 columns
-// (split over warps) compose the GEMV and argmax. Each case runs twice inside one recorded graph and once more
-// outside it (each launch clears the keys for the next), with: a random row; two identical rows made the largest
-// (the lower index must win); an x holding a NaN (every logit NaN: token 0, as argmax.cu and the CPU give).
+// (split over warps) compose the GEMV and argmax. Three runs per case, each once through a recorded graph (the two
+// on the same weights share one recording: the second replays it) and once directly, so every launch finds the keys
+// its predecessor cleared: a random row; two identical rows made the largest (the lower index must win); an x
+// holding a NaN (every logit NaN: token 0, as argmax.cu and the CPU give).
 TEST_F(CudaFused, RmsnormMatmulArgmaxMatchesComposedCpu) {
   struct Case {
     int rows, dim;
@@ -102,7 +103,8 @@ TEST_F(CudaFused, RmsnormMatmulArgmaxMatchesComposedCpu) {
       int want;  // -1: the first largest of the logits
     };
     const Run runs[3] = {{&plain, &x, -1}, {&w, &x, 7}, {&w, &x_nan, 0}};
-    const Weight wc[2] = {cpu_->upload(plain.w), cpu_->upload(w.w)}, wg[2] = {gpu_->upload(plain.w), gpu_->upload(w.w)};
+    const Weight wc[2] = {cpu_->upload(plain.w), cpu_->upload(w.w)};
+    const Weight wg[2] = {gpu_->upload(plain.w), gpu_->upload(w.w)};
     float* lg = mg.alloc<float>(size_t(cs.rows));
     int32_t* tg = mg.alloc<int32_t>(1);
     float* xg = mg.alloc<float>(size_t(cs.dim));
