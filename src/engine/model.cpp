@@ -126,8 +126,7 @@ void Model::forward(const int32_t* ids, int n, bool all_logits) {
 void Model::forward_chunk(int n, bool all_logits, int32_t* argmax_to) {
   const int H = cfg_.hidden_size;
   const int context_class = be_.plan_context(pos_ + n);  // this chunk's tokens sit at positions pos_ .. pos_ + n - 1
-  // argmax_out: the greedy token of the last row goes there too.
-  auto body = [&](int32_t* argmax_out) {
+  auto body = [&] {
     be_.embed(w_.embed, ids_, n, x_);
     for (int l = 0; l < cfg_.n_layers; ++l) {
       layer(l, n);
@@ -141,14 +140,14 @@ void Model::forward_chunk(int n, bool all_logits, int32_t* argmax_to) {
     // one row also takes its argmax there (on CUDA inside the lm head's own launch).
     const int rows = all_logits ? n : 1;
     const float* last = x_ + size_t(n - rows) * H;
-    if (argmax_out && rows == 1) {
-      be_.rmsnorm_matmul_argmax(last, w_.final_norm, cfg_.rms_norm_eps, xn_, w_.lm_head, logits_, argmax_out);
+    if (argmax_to && rows == 1) {
+      be_.rmsnorm_matmul_argmax(last, w_.final_norm, cfg_.rms_norm_eps, xn_, w_.lm_head, logits_, argmax_to);
       return;
     }
     const Weight* lm_head[] = {&w_.lm_head};
     float* const logits[] = {logits_};
     be_.rmsnorm_matmul(last, w_.final_norm, cfg_.rms_norm_eps, rows, xn_, 1, lm_head, nullptr, logits);
-    if (argmax_out) argmax_last_row(argmax_out);
+    if (argmax_to) argmax_last_row(argmax_to);
   };
   last_row_ = size_t(all_logits ? n - 1 : 0) * cfg_.vocab_size;
   // A single token may run as one fused backend call (one persistent kernel on CUDA) instead of the ops below.
@@ -165,9 +164,9 @@ void Model::forward_chunk(int n, bool all_logits, int32_t* argmax_to) {
   if (n == 1 && !hook_) {
     const std::string key = std::string(argmax_to ? "decode-greedy" : all_logits ? "decode-all" : "decode") + "/" +
                             std::to_string(context_class);
-    be_.run_recorded(key, [&] { body(argmax_to); });
+    be_.run_recorded(key, body);
   } else {
-    body(argmax_to);
+    body();
   }
 }
 

@@ -56,6 +56,13 @@ void check_vector(const Weight& w, int64_t len, const char* op, const char* name
                                       " elements, expected " + std::to_string(len));
 }
 
+// A matrix that multiplies a normalised vector of `dim` elements (rmsnorm_matmul and its argmax form).
+void check_normed_weight(const Weight& w, int64_t dim, const char* op) {
+  check_weight(w, op, "weight");
+  require(w.cols == dim,
+          std::string(op) + ": weight cols " + std::to_string(w.cols) + " != norm length " + std::to_string(dim));
+}
+
 void check_cache(const KvLayer& c, const char* op) {
   require(c.k && c.v, std::string(op) + ": KV cache layer has no memory");
   require(c.dtype == DType::F32 || c.dtype == DType::BF16,
@@ -413,9 +420,7 @@ void CudaBackend::rmsnorm_matmul(const float* x, const Weight& norm, float eps, 
   const int dim = int(norm.rows * norm.cols);
   bool fused = n <= cuda::kGemvMaxN && cuda::aligned16(norm.data);
   for (int j = 0; j < count; ++j) {
-    check_weight(*w[j], "rmsnorm_matmul", "weight");
-    require(w[j]->cols == dim, "rmsnorm_matmul: weight cols " + std::to_string(w[j]->cols) + " != norm length " +
-                                   std::to_string(dim));
+    check_normed_weight(*w[j], dim, "rmsnorm_matmul");
     if (bias && bias[j]) check_vector(*bias[j], w[j]->rows, "rmsnorm_matmul", "bias");
     fused = fused && cuda::gemv_ok(x, *w[j]) && w[j]->dtype == w[0]->dtype;
   }
@@ -436,9 +441,7 @@ void CudaBackend::rmsnorm_matmul(const float* x, const Weight& norm, float eps, 
 void CudaBackend::rmsnorm_matmul_argmax(const float* x, const Weight& norm, float eps, float* normed, const Weight& w,
                                         float* logits, int32_t* out) {
   check_weight(norm, "rmsnorm_matmul_argmax", "norm");
-  check_weight(w, "rmsnorm_matmul_argmax", "weight");
-  require(w.cols == norm.rows * norm.cols, "rmsnorm_matmul_argmax: weight cols " + std::to_string(w.cols) +
-                                               " != norm length " + std::to_string(norm.rows * norm.cols));
+  check_normed_weight(w, norm.rows * norm.cols, "rmsnorm_matmul_argmax");
   const cuda::MatmulOut o{&w, nullptr, logits};
   if (opts_.argmax_keys && cuda::aligned16(norm.data) && cuda::gemv_ok(x, w) &&
       cuda::gemv_argmax(ctx(), x, norm, eps, o, ws_->amax_keys)) {

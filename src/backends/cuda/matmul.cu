@@ -469,8 +469,8 @@ GemvLaunch plan(const Ctx& c, GemvParams& p, bool swiglu) {
   GemvLaunch l = {gemv_kernel<WT, 4, 1, 8, false>, dim3(blocks), dim3(sh.warps * 32), smem};
   if (p.n > 1) return l;
   if constexpr (kBf16) {
-    if (p.argmax_keys) {  // gemv_argmax: null where the shape has no such kernel
-      l.kernel = swiglu || p.count != 1 || !p.norm ? nullptr : bf16_argmax_kernel<WT>(sh);
+    if (p.argmax_keys) {  // gemv_argmax (one norm-fused matrix): null where the shape has no such kernel
+      l.kernel = bf16_argmax_kernel<WT>(sh);
       return l;
     }
     l.kernel = bf16_kernel<WT>(sh, swiglu, p.norm != nullptr);
@@ -482,11 +482,14 @@ GemvLaunch plan(const Ctx& c, GemvParams& p, bool swiglu) {
   return l;
 }
 
+// False, with nothing launched, where the plan has no kernel (gemv_argmax's shapes only).
 template <typename WT>
-void run(const Ctx& c, GemvParams p, bool swiglu) {
+bool run(const Ctx& c, GemvParams p, bool swiglu) {
   const GemvLaunch l = plan<WT>(c, p, swiglu);
+  if (!l.kernel) return false;
   p.trace = trace_slot(c.trace, swiglu ? "gemv gate/up" : p.count == 3 ? "gemv q/k/v" : "gemv", l.grid.x);
   launch(c, "matmul (gemv)", l.grid, l.block, l.smem, l.kernel, p);
+  return true;
 }
 
 GemvParams gemv_params(const float* x, int n, const Weight* norm, float eps, const MatmulOut* outs, int count,
@@ -532,11 +535,7 @@ bool gemv_argmax(const Ctx& c, const float* x, const Weight& norm, float eps, co
   if (out.w->dtype != DType::BF16) return false;
   GemvParams p = gemv_params(x, 1, &norm, eps, &out, 1, false);
   p.argmax_keys = keys;
-  const GemvLaunch l = plan<__nv_bfloat16>(c, p, false);
-  if (!l.kernel) return false;
-  p.trace = trace_slot(c.trace, "gemv", l.grid.x);
-  launch(c, "matmul (gemv, argmax)", l.grid, l.block, l.smem, l.kernel, p);
-  return true;
+  return run<__nv_bfloat16>(c, p, false);
 }
 
 int qkv_gemv_blocks_per_sm(const Ctx& c, int cols, int q_rows, int kv_rows) {
