@@ -5,6 +5,8 @@
 // lower-cased, punctuation dropped, spaces turned into hyphens, "-1", "-2", … appended to repeats).
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <map>
