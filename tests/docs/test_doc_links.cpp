@@ -8,7 +8,6 @@
 #include <cctype>
 #include <cstdint>
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -16,19 +15,14 @@
 #include <string>
 #include <vector>
 
+#include "test_util.h"
+
 namespace fs::test {
 namespace {
 
 namespace stdfs = std::filesystem;
 
 const stdfs::path kRoot = FS_SOURCE_DIR;
-
-std::string read_text(const stdfs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The Markdown files under the source tree, without build folders, hidden folders and test data.
 std::vector<stdfs::path> markdown_files() {
@@ -99,7 +93,7 @@ std::set<std::string> anchors_of(const stdfs::path& md) {
   std::set<std::string> out;
   std::map<std::string, int> seen;
   static const std::regex heading(R"(^#{1,6}\s+(.*?)\s*#*\s*$)");
-  for (const std::string& line : prose_lines(read_text(md))) {
+  for (const std::string& line : prose_lines(read_text_file(md.string()))) {
     std::smatch m;
     if (!std::regex_match(line, m, heading)) continue;
     const std::string a = anchor_of(m[1].str());
@@ -130,7 +124,7 @@ TEST(DocLinks, EveryRelativeLinkResolves) {
   static const std::regex scheme(R"(^[a-zA-Z][a-zA-Z0-9+.-]*:)");
   int checked = 0;
   for (const stdfs::path& md : files) {
-    const std::vector<std::string> lines = prose_lines(read_text(md));
+    const std::vector<std::string> lines = prose_lines(read_text_file(md.string()));
     for (size_t n = 0; n < lines.size(); ++n) {
       const std::string& line = lines[n];
       for (auto it = std::sregex_iterator(line.begin(), line.end(), link); it != std::sregex_iterator(); ++it) {
