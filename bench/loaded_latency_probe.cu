@@ -111,12 +111,9 @@ __global__ void make_cycle(int* next, int nodes, int jump) {
 }
 
 int main() {
-  int sms = 0, clock_khz = 0;
-  CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, 0));
-  cudaDeviceProp prop{};
-  CHECK(cudaGetDeviceProperties(&prop, 0));
-  std::printf("%s, %d SMs\n", prop.name, sms);
+  const Card gpu = card();
+  const int sms = gpu.sms;
+  std::printf("%s, %d SMs\n", gpu.prop.name, sms);
 
   const size_t n = (size_t(2) << 30) / 16;
   uint4* buf = nullptr;
@@ -171,7 +168,7 @@ int main() {
         std::sort(l2.begin(), l2.end());
         std::sort(dram.begin(), dram.end());
         const double gbs = blocks > 0 && h.t1 > h.t0 ? double(h.bytes) / double(h.t1 - h.t0) : 0.0;
-        const double ns_per_cycle = 1e6 / clock_khz;
+        const double ns_per_cycle = gpu.ns_per_cycle();
         std::printf("%4d x %4d (%3d KB) | %11.0f | %8lld (%6.0f)        | %8lld (%6.0f)  %s\n", blocks, threads,
                     threads * 8 * 16 / 1024, gbs, l2[kChasers / 2],
                     l2[kChasers / 2] * ns_per_cycle, dram[kChasers / 2], dram[kChasers / 2] * ns_per_cycle,

@@ -1,6 +1,6 @@
 // What the standalone CUDA probes in bench/ (each built alone with nvcc, outside CMake) share: CHECK(call), which
-// prints a failed CUDA call and where it was and ends the probe; median_us, their timer, and median_replay_us, the same
-// for a captured graph; and all_equal, their check of a result.
+// prints a failed CUDA call and where it was and ends the probe; Card, what the probe runs on; median_us, their timer,
+// and median_replay_us, the same for a captured graph; and all_equal, their check of a result.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -17,6 +17,21 @@
       std::exit(1);                                                                                         \
     }                                                                                                       \
   } while (0)
+
+// The card device 0 is: its name, its SMs and its SM clock (to turn clock64() cycles into ns).
+struct Card {
+  cudaDeviceProp prop{};
+  int sms = 0, clock_khz = 0;
+  double ns_per_cycle() const { return 1e6 / clock_khz; }
+};
+
+inline Card card() {
+  Card c;
+  CHECK(cudaGetDeviceProperties(&c.prop, 0));
+  CHECK(cudaDeviceGetAttribute(&c.sms, cudaDevAttrMultiProcessorCount, 0));
+  CHECK(cudaDeviceGetAttribute(&c.clock_khz, cudaDevAttrClockRate, 0));
+  return c;
+}
 
 // The median, in µs, of `runs` timings of what enqueue(i) puts on stream s (i = 0, 1, ...: a probe may rotate its
 // buffers by it), each between two events, after 3 runs not timed (code, caches, clocks).

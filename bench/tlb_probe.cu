@@ -104,12 +104,9 @@ __global__ void far_sm(const unsigned long long* buf, int n, int far, unsigned* 
 }
 
 int main() {
-  int sms = 0, clock_khz = 0;
-  CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  CHECK(cudaDeviceGetAttribute(&clock_khz, cudaDevAttrClockRate, 0));
-  cudaDeviceProp prop{};
-  CHECK(cudaGetDeviceProperties(&prop, 0));
-  std::printf("%s, %d SMs, pages of 2 MB in a %d MB buffer\n", prop.name, sms, kPages * 2);
+  const Card gpu = card();
+  const int sms = gpu.sms;
+  std::printf("%s, %d SMs, pages of 2 MB in a %d MB buffer\n", gpu.prop.name, sms, kPages * 2);
 
   unsigned long long* buf = nullptr;
   CHECK(cudaMalloc(&buf, size_t(kPages) * kPage));
@@ -120,7 +117,7 @@ int main() {
   CHECK(cudaMalloc(&cycles, 16 * sizeof(long long)));
   CHECK(cudaMalloc(&last, 2 * sizeof(unsigned long long)));
   CHECK(cudaMalloc(&flags, 2 * sizeof(unsigned)));
-  const double ns = 1e6 / clock_khz;
+  const double ns = gpu.ns_per_cycle();
 
   // The jump: odd and near n/3, so consecutive loads land on pages far apart (no page next to the last one).
   auto jump_for = [](int n) { return n < 3 ? 1 : (n / 3) | 1; };
