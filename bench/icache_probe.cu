@@ -71,10 +71,9 @@ void measure_sizes(char* big, size_t half, float* out, long long* cycles, int sm
 }
 
 int main() {
-  int sms = 0, khz = 0;
-  CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, 0));
-  CHECK(cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, 0));
-  std::printf("%d SMs, clock %d MHz\n", sms, khz / 1000);
+  const Card gpu = card();
+  const int sms = gpu.sms();
+  std::printf("%d SMs, clock %d MHz\n", sms, gpu.clock_khz / 1000);
   const size_t big_bytes = size_t(1) << 30;
   float* out = nullptr;
   long long* cycles = nullptr;

@@ -112,7 +112,7 @@ __global__ void make_cycle(int* next, int nodes, int jump) {
 
 int main() {
   const Card gpu = card();
-  const int sms = gpu.sms;
+  const int sms = gpu.sms();
   std::printf("%s, %d SMs\n", gpu.prop.name, sms);
 
   const size_t n = (size_t(2) << 30) / 16;

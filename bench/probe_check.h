@@ -18,17 +18,18 @@
     }                                                                                                       \
   } while (0)
 
-// The card device 0 is: its name, its SMs and its SM clock (to turn clock64() cycles into ns).
+// The card device 0 is: its properties (name, multiProcessorCount, ...) and its SM clock, which CUDA 13's
+// cudaDeviceProp no longer carries (to turn clock64() cycles into ns).
 struct Card {
   cudaDeviceProp prop{};
-  int sms = 0, clock_khz = 0;
+  int clock_khz = 0;
+  int sms() const { return prop.multiProcessorCount; }
   double ns_per_cycle() const { return 1e6 / clock_khz; }
 };
 
 inline Card card() {
   Card c;
   CHECK(cudaGetDeviceProperties(&c.prop, 0));
-  CHECK(cudaDeviceGetAttribute(&c.sms, cudaDevAttrMultiProcessorCount, 0));
   CHECK(cudaDeviceGetAttribute(&c.clock_khz, cudaDevAttrClockRate, 0));
   return c;
 }

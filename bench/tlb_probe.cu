@@ -105,7 +105,7 @@ __global__ void far_sm(const unsigned long long* buf, int n, int far, unsigned* 
 
 int main() {
   const Card gpu = card();
-  const int sms = gpu.sms;
+  const int sms = gpu.sms();
   std::printf("%s, %d SMs, pages of 2 MB in a %d MB buffer\n", gpu.prop.name, sms, kPages * 2);
 
   unsigned long long* buf = nullptr;
