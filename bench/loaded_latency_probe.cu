@@ -51,12 +51,6 @@ struct Flags {
   unsigned long long t0, t1, bytes;
 };
 
-__device__ __forceinline__ unsigned long long globaltimer() {
-  unsigned long long t;
-  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
-  return t;
-}
-
 // Streams buf (n vectors) over and over, 8 loads in flight a thread, until the chase sets stop (or 16 passes).
 __global__ void __launch_bounds__(kStreamThreads, 1) stream(const uint4* buf, size_t n, Flags* f, unsigned* sink) {
   if (threadIdx.x == 0 && blockIdx.x == 0) {

@@ -1,6 +1,7 @@
 // What the standalone CUDA probes in bench/ (each built alone with nvcc, outside CMake) share: CHECK(call), which
-// prints a failed CUDA call and where it was and ends the probe; Card, what the probe runs on; median_us, their timer,
-// and median_replay_us, the same for a captured graph; and all_equal, their check of a result.
+// prints a failed CUDA call and where it was and ends the probe; Card, what the probe runs on; globaltimer, the
+// device's clock for stamps; median_us, their timer, and median_replay_us, the same for a captured graph; and
+// all_equal, their check of a result.
 #pragma once
 #include <cuda_runtime.h>
 
@@ -32,6 +33,13 @@ inline Card card() {
   CHECK(cudaGetDeviceProperties(&c.prop, 0));
   CHECK(cudaDeviceGetAttribute(&c.clock_khz, cudaDevAttrClockRate, 0));
   return c;
+}
+
+// The GPU's nanosecond clock, the same on every SM (for stamps compared across blocks).
+__device__ __forceinline__ unsigned long long globaltimer() {
+  unsigned long long t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
 }
 
 // The median, in µs, of `runs` timings of what enqueue(i) puts on stream s (i = 0, 1, ...: a probe may rotate its
