@@ -34,12 +34,12 @@
 // median of 20 launches), and, from %globaltimer stamps of block 0 (an attention block) and block 8 (not one), the
 // median over the layers of each phase's parts: waiting, loading its input, computing, signalling.
 //
-// On the H100 (session 19 log, parts 8-10; copy 2.98 TB/s, so a layer's bytes take 10.5 us and the step's 80%
-// leaves a layer ~14.1 us beside an lm head at full rate): static 14.7 us a layer, 12.3 with the bare hand-over — a
-// hand-over costs ~1.0 us (signal 0.38, wait 0.64), an input read 0.3-0.45, the dot products 0.8-1.8 a phase, the
-// attention 2.6; streamed, 17.6 us at F = 1 (where one 16 KB chunk a DRAM round trip an SM, 1.8 TB/s, sets the
-// pace), 18.1 at 2, 20.4-20.7 at 4 and 8: the stream lengthens the waits, the input reads and the signals (the
-// loaded latency of bench/loaded_latency_probe.cu). About the op-by-op layer's 18.3 us.
+// On the H100 (session 19 log, parts 8-11; copy 2.98 TB/s, so a layer's bytes take 10.5 us and the step's 80%
+// leaves a layer ~14.1 us beside an lm head at full rate): static 14.6-14.8 us a layer, 12.2-12.4 with the bare
+// hand-over — a hand-over costs ~1.0 us (signal 0.38, wait 0.64), an input read 0.3-0.45, the dot products 0.8-1.8
+// a phase, the attention 2.6; streamed, 17.6-17.9 us at F = 1 (where one 16 KB chunk a DRAM round trip an SM,
+// 1.8 TB/s, sets the pace), 17.9-18.1 at 2, 20.3-20.7 at 4 and 8: the stream lengthens the waits, the input reads and
+// the signals (the loaded latency of bench/loaded_latency_probe.cu). About the op-by-op layer's 18.3 us.
 //
 // Built like the other probes plus -Isrc (the ring's mbarriers and bulk copies are the engine's, common.cuh):
 //   nvcc -O3 -std=c++17 -gencode=arch=compute_90a,code=sm_90a -Isrc -o resident_chain_probe bench/resident_chain_probe.cu
