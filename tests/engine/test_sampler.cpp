@@ -88,6 +88,42 @@ TEST(Sampler, SameSeedSameTokens) {
   }
 }
 
+// A vocabulary whose cuts lie far beyond the first sorted block (the sampler sorts only a growing prefix): Zipf
+// probabilities p ∝ 1/(rank + 1) over 4,000 ids in a shuffled order. The draws must stay inside the cut that a full
+// sort gives, and reach well past the first blocks of 64 and 256.
+TEST(Sampler, CutsDeepInALargeVocabularyMatchAFullSort) {
+  const int V = 4000;
+  std::vector<int32_t> id_of_rank(V);
+  for (int r = 0; r < V; ++r) id_of_rank[size_t(r)] = int32_t((r * 2749) % V);  // 2749 is prime to 4000
+  std::vector<double> probs(V);
+  double h = 0;
+  for (int r = 0; r < V; ++r) h += 1.0 / (r + 1);
+  for (int r = 0; r < V; ++r) probs[size_t(id_of_rank[size_t(r)])] = 1.0 / (r + 1) / h;
+  std::vector<int> rank_of(V);
+  for (int r = 0; r < V; ++r) rank_of[size_t(id_of_rank[size_t(r)])] = r;
+
+  auto deepest = [&](SamplingParams p) {
+    p.temperature = 1;
+    int most = 0;
+    for (int32_t id : support(p, probs)) most = std::max(most, rank_of[size_t(id)]);
+    return most;
+  };
+  // Top-p 0.8: the shortest prefix of ranks whose mass reaches 0.8.
+  int last = 0;
+  for (double mass = 0; (mass += 1.0 / (last + 1) / h) < 0.8;) ++last;
+  SamplingParams top_p;
+  top_p.top_p = 0.8f;
+  const int d = deepest(top_p);
+  EXPECT_LE(d, last);
+  EXPECT_GT(d, 256);
+  // Min-p 0.002: ranks whose probability is at least 0.002 × the top's, 1/(r + 1) ≥ 0.002: r ≤ 499.
+  SamplingParams min_p;
+  min_p.min_p = 0.002f;
+  const int m = deepest(min_p);
+  EXPECT_LE(m, 499);
+  EXPECT_GT(m, 256);
+}
+
 TEST(Sampler, RepetitionPenaltyFollowsTheCtrlRule) {
   std::vector<float> l = {2.0f, -2.0f, 1.0f};
   const int32_t ctx[] = {0, 1, 1};
