@@ -73,7 +73,7 @@ void run(const RunArgs& a) {
   opt.max_new_tokens = a.n;
   opt.sampling = a.sampling.apply(s.gen.sampling);
   if (!a.ignore_eos) opt.stop_ids = s.gen.eos_ids;
-  StreamDecoder stream(s.tok);
+  StreamDecoder stream(s.tok, /*skip_special_tokens=*/true, /*continuation=*/!a.chat);  // printed after the prompt
   const auto st = generate(*s.model, prompt, opt, [&](int32_t t) {
     std::fputs(stream.push(t).c_str(), stdout);
     std::fflush(stdout);

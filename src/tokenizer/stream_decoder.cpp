@@ -13,8 +13,8 @@
 
 namespace fs {
 
-StreamDecoder::StreamDecoder(const Tokenizer& tok, bool skip_special_tokens)
-    : impl_(tok.impl_), skip_special_(skip_special_tokens) {}
+StreamDecoder::StreamDecoder(const Tokenizer& tok, bool skip_special_tokens, bool continuation)
+    : impl_(tok.impl_), skip_special_(skip_special_tokens), continuation_(continuation), at_start_(!continuation) {}
 
 std::string StreamDecoder::push(int32_t id) {
   const size_t before = window_.size();
@@ -37,7 +37,7 @@ std::string StreamDecoder::finish() {
     for (const std::string& s : window_) text += s;
   }
   window_.clear();
-  at_start_ = true;
+  at_start_ = !continuation_;
   return text;
 }
 

@@ -51,15 +51,18 @@ class Tokenizer {
 // decode(all ids). Holds a reference to the tokenizer's shared state, so it may outlive the Tokenizer object.
 class StreamDecoder {
  public:
-  explicit StreamDecoder(const Tokenizer& tok, bool skip_special_tokens = true);
+  // continuation: the ids continue a text that came before them (a prompt's), so none of them starts the sequence
+  // and Llama 2's leading space stays: " Paris" after "The capital of France is", not "Paris". The pieces are then
+  // what decode(prompt + ids) adds to decode(prompt).
+  explicit StreamDecoder(const Tokenizer& tok, bool skip_special_tokens = true, bool continuation = false);
   std::string push(int32_t id);
   // The text still held back (e.g. an unfinished UTF-8 sequence, decoded lossily); the decoder is then reset.
   std::string finish();
 
  private:
   std::shared_ptr<const Tokenizer::Impl> impl_;
-  bool skip_special_;
-  bool at_start_ = true;
+  bool skip_special_, continuation_;
+  bool at_start_;
   std::vector<std::string> window_;  // token strings not yet turned into text
 };
 

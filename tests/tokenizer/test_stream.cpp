@@ -107,6 +107,38 @@ TEST(TokenizerStreamKnown, LeadingSpaceStripOnlyAtTheStart) {
   EXPECT_EQ(dec.push(22557), "Hello");
 }
 
+TEST(TokenizerStreamKnown, AContinuationKeepsItsLeadingSpace) {
+  const Tokenizer& tok = real_tokenizer("llama2");
+  StreamDecoder dec(tok, true, /*continuation=*/true);
+  EXPECT_EQ(dec.push(22557), " Hello");  // after a prompt, ▁Hello is not the start of the text
+  EXPECT_EQ(dec.push(1526), " world");
+  EXPECT_EQ(dec.finish(), "");
+  EXPECT_EQ(dec.push(22557), " Hello");  // and it stays a continuation after finish()
+}
+
+// What `fs run` and `fs serve` print after a prompt: the pieces of a continuation are what decoding the whole text
+// adds to decoding the prompt alone, whatever the tokenizer and wherever the prompt's text ends.
+TEST_P(TokenizerStream, ContinuationAddsToThePromptsDecode) {
+  const Tokenizer& tok = real_tokenizer(GetParam());
+  int checked = 0;
+  for (const std::string& text : read_corpus()) {
+    const auto ids = tok.encode(text, true);
+    for (size_t cut = 1; cut < ids.size(); cut += 1 + ids.size() / 7) {
+      const std::vector<int32_t> head(ids.begin(), ids.begin() + long(cut)), tail(ids.begin() + long(cut), ids.end());
+      const std::string whole = tok.decode(ids, true), prompt = tok.decode(head, true);
+      // A prompt of special tokens alone (<s>) has no text to continue; a cut inside a character has no clean prefix.
+      if (prompt.empty() || whole.compare(0, prompt.size(), prompt) != 0) continue;
+      StreamDecoder dec(tok, true, /*continuation=*/true);
+      std::string got;
+      for (int32_t id : tail) got += dec.push(id);
+      got += dec.finish();
+      EXPECT_EQ(got, whole.substr(prompt.size())) << GetParam() << " cut " << cut << ": " << text;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 50);
+}
+
 TEST(TokenizerStreamKnown, UnfinishedSequenceIsFlushedLossily) {
   const Tokenizer& tok = real_tokenizer("qwen3");
   StreamDecoder dec(tok);
