@@ -2,7 +2,8 @@
 # Installs the Debian packages Failed Star builds with, when they are missing. As root it installs them; otherwise
 # it prints the one apt command to run and exits non-zero.
 set -euo pipefail
-PACKAGES=(cmake g++ make pkg-config nlohmann-json3-dev libcli11-dev libfmt-dev libpcre2-dev libgtest-dev)
+PACKAGES=(cmake g++ make pkg-config nlohmann-json3-dev libcli11-dev libfmt-dev libpcre2-dev libgtest-dev
+  libcpp-httplib-dev)
 missing=()
 for p in "${PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -11,5 +11,6 @@ void add_run_commands(CLI::App& app);       // run, chat                        
 void add_bench_command(CLI::App& app);      // bench                                         (cmd_bench.cpp)
 void add_tokenize_commands(CLI::App& app);  // tokenize, detokenize                          (cmd_tokenize.cpp)
 void add_template_command(CLI::App& app);   // template                                      (cmd_template.cpp)
+void add_serve_command(CLI::App& app);      // serve                                         (cmd_serve.cpp)
 
 }  // namespace fs::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   fs::cli::add_bench_command(app);
   fs::cli::add_tokenize_commands(app);
   fs::cli::add_template_command(app);
+  fs::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -50,7 +50,8 @@ TEST(Cli, GeneratePrintsTheGeneratedIds) {
 
 TEST(Cli, SampledGenerationIsReproducibleWithASeed) {
   const auto dir = test::write_tiny_model("qwen2");
-  const auto cmd = "generate --model " + shell_quote(dir) + " --ids 4,5 -n 8 --temp 1 --top-p 0.9 --seed 7 --ignore-eos --print-ids";
+  const auto cmd =
+      "generate --model " + shell_quote(dir) + " --ids 4,5 -n 8 --temp 1 --top-p 0.9 --seed 7 --ignore-eos --print-ids";
   auto a = run_fs(cmd), b = run_fs(cmd);
   ASSERT_EQ(a.exit_code, 0) << a.err;
   EXPECT_EQ(a.out, b.out);
@@ -92,10 +93,12 @@ TEST(Cli, BadInputIsOneClearErrorAndANonZeroExit) {
   // A truncated copy of the weights.
   const auto trunc = dir + "_trunc";
   std::filesystem::create_directories(trunc);
-  std::filesystem::copy_file(dir + "/config.json", trunc + "/config.json", std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::copy_file(dir + "/config.json", trunc + "/config.json",
+                             std::filesystem::copy_options::overwrite_existing);
   std::filesystem::copy_file(dir + "/model.safetensors", trunc + "/model.safetensors",
                              std::filesystem::copy_options::overwrite_existing);
-  std::filesystem::resize_file(trunc + "/model.safetensors", std::filesystem::file_size(trunc + "/model.safetensors") - 100);
+  std::filesystem::resize_file(trunc + "/model.safetensors",
+                               std::filesystem::file_size(trunc + "/model.safetensors") - 100);
   // A config with a key missing.
   const auto nokey = dir + "_nokey";
   std::filesystem::create_directories(nokey);
@@ -123,6 +126,25 @@ TEST(Cli, BadInputIsOneClearErrorAndANonZeroExit) {
     EXPECT_LT(r.exit_code, 128) << "crashed: " << c.args << "\n" << r.err;
     EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\nstderr: " << r.err;
     EXPECT_TRUE(r.out.empty()) << "no partial output on stdout: " << c.args << "\n" << r.out;
+  }
+}
+
+TEST(Cli, ServeRefusesWhatItCannotServe) {
+  const auto demo = " --model " + shell_quote(test::source_path("models/fs-demo-kjv"));
+  if (run_fs("serve" + demo + " --port 70000").err.find("no HTTP server") != std::string::npos)
+    GTEST_SKIP() << "built without cpp-httplib";
+  const BadCase cases[] = {
+      {"serve --model /no/such/dir", "/no/such/dir"},
+      {"serve" + demo + " --port 70000", "--port 70000 is not a TCP port"},
+      {"serve" + demo + " --host 203.0.113.9 --port 0", "cannot listen on 203.0.113.9"},
+      {"serve" + demo + " --top-p 2", "--top-p"},
+  };
+  for (const auto& c : cases) {
+    auto r = run_fs(c.args);
+    EXPECT_NE(r.exit_code, 0) << c.args;
+    EXPECT_LT(r.exit_code, 128) << "crashed: " << c.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\nstderr: " << r.err;
+    EXPECT_TRUE(r.out.empty()) << c.args << "\n" << r.out;
   }
 }
 

@@ -10,6 +10,7 @@
 // ~3 by ~0.03, so only margins well above that are decided by the model rather than by rounding).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -113,6 +114,49 @@ TEST_P(CudaModel, MatchesGoldenAndCpu) {
   EXPECT_EQ(got, test::greedy_token_loop(*mg, prompt, int(want.size())));
   EXPECT_EQ(pos_after, mg->position());
   (void)V;
+}
+
+// What fs serve and fs chat do between requests, on the GPU: greedy decoding stopped early by the caller (the step
+// already queued for the next token is dropped), the cache rewound to a prefix the next prompt shares, and only the
+// rest of that prompt prefilled. Every logit after that must be a fresh start's on the same GPU.
+TEST_P(CudaModel, ARewoundCacheContinuesLikeAFreshStart) {
+  const auto& c = GetParam();
+  const json g = json::parse(test::read_text_file(c.golden_dir + "/golden.json"));
+  const auto prompt = g["prompt_ids"].get<std::vector<int32_t>>();
+  auto gpu = make_cuda_backend();
+  auto m = Model::load(c.model_dir, *gpu, {});
+  GenerateOptions opt;
+  opt.max_new_tokens = 8;
+  std::vector<int32_t> first;
+  generate(*m, prompt, opt, [&](int32_t t) {
+    first.push_back(t);
+    return first.size() < 3;  // the caller stops after three tokens
+  });
+  ASSERT_EQ(first.size(), 3u);
+  EXPECT_EQ(m->position(), int(prompt.size()) + 2);  // the last token was only sampled
+
+  // The next prompt: the first half of this one, then other tokens; then three tokens decoded one by one.
+  const size_t keep = std::max<size_t>(1, prompt.size() / 2);
+  std::vector<int32_t> next(prompt.begin(), prompt.begin() + long(keep));
+  next.insert(next.end(), first.begin(), first.end());
+  next.insert(next.end(), prompt.rbegin(), prompt.rend());
+  const std::vector<int32_t> extra = {prompt[0], first[1], prompt.back()};
+  auto run = [&](bool reuse) {
+    if (reuse)
+      m->truncate(int(keep));
+    else
+      m->reset();
+    const size_t from = reuse ? keep : 0;
+    m->forward(next.data() + from, int(next.size() - from));
+    std::vector<std::vector<float>> logits = {m->logits()};
+    for (int32_t t : extra) {
+      m->forward(&t, 1);
+      logits.push_back(m->logits());
+    }
+    return logits;
+  };
+  const auto reused = run(true), fresh = run(false);
+  for (size_t i = 0; i < fresh.size(); ++i) EXPECT_LT(test::rel_l2(reused[i], fresh[i]), kDecodeTol) << "step " << i;
 }
 
 INSTANTIATE_TEST_SUITE_P(Goldens, CudaModel, ::testing::ValuesIn(cases()),
