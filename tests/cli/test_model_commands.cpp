@@ -87,6 +87,17 @@ struct BadCase {
   std::string expect;  // in stderr
 };
 
+// Each case: a non-zero exit (not a crash), stderr naming what is wrong, nothing on stdout.
+void expect_clear_errors(const std::vector<BadCase>& cases) {
+  for (const auto& c : cases) {
+    auto r = run_fs(c.args);
+    EXPECT_NE(r.exit_code, 0) << c.args;
+    EXPECT_LT(r.exit_code, 128) << "crashed: " << c.args << "\n" << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\nstderr: " << r.err;
+    EXPECT_TRUE(r.out.empty()) << "no partial output on stdout: " << c.args << "\n" << r.out;
+  }
+}
+
 TEST(Cli, BadInputIsOneClearErrorAndANonZeroExit) {
   const auto dir = test::write_tiny_model("qwen3", 16);
   const auto m = " --model " + shell_quote(dir);
@@ -108,7 +119,7 @@ TEST(Cli, BadInputIsOneClearErrorAndANonZeroExit) {
   cfg.replace(cfg.find("\"vocab_size\":97,"), 16, "");
   std::ofstream(nokey + "/config.json") << cfg;
 
-  const BadCase cases[] = {
+  expect_clear_errors({
       {"generate" + m + " --ids 1,x -n 2", "--ids"},
       {"generate" + m + " --ids 1,97 -n 2", "token id 97"},
       {"generate" + m + " --ids 1,2 -n 0", "-n must be at least 1"},
@@ -119,33 +130,19 @@ TEST(Cli, BadInputIsOneClearErrorAndANonZeroExit) {
       {"logits --model " + shell_quote(nokey) + " --ids 1 --out /dev/null", "\"vocab_size\" is missing"},
       {"bench --shape gpt-5", "not known"},
       {"generate" + m + " --ids 1 --device cuda_x", "--device"},
-  };
-  for (const auto& c : cases) {
-    auto r = run_fs(c.args);
-    EXPECT_NE(r.exit_code, 0) << c.args;
-    EXPECT_LT(r.exit_code, 128) << "crashed: " << c.args << "\n" << r.err;
-    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\nstderr: " << r.err;
-    EXPECT_TRUE(r.out.empty()) << "no partial output on stdout: " << c.args << "\n" << r.out;
-  }
+  });
 }
 
 TEST(Cli, ServeRefusesWhatItCannotServe) {
   const auto demo = " --model " + shell_quote(test::source_path("models/fs-demo-kjv"));
   if (run_fs("serve" + demo + " --port 70000").err.find("no HTTP server") != std::string::npos)
     GTEST_SKIP() << "built without cpp-httplib";
-  const BadCase cases[] = {
+  expect_clear_errors({
       {"serve --model /no/such/dir", "/no/such/dir"},
       {"serve" + demo + " --port 70000", "--port 70000 is not a TCP port"},
       {"serve" + demo + " --host 203.0.113.9 --port 0", "cannot listen on 203.0.113.9"},
       {"serve" + demo + " --top-p 2", "--top-p"},
-  };
-  for (const auto& c : cases) {
-    auto r = run_fs(c.args);
-    EXPECT_NE(r.exit_code, 0) << c.args;
-    EXPECT_LT(r.exit_code, 128) << "crashed: " << c.args << "\n" << r.err;
-    EXPECT_NE(r.err.find(c.expect), std::string::npos) << c.args << "\nstderr: " << r.err;
-    EXPECT_TRUE(r.out.empty()) << c.args << "\n" << r.out;
-  }
+  });
 }
 
 }  // namespace
