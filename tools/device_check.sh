@@ -4,7 +4,8 @@
 #   1. the CUDA ops against the CPU oracle, and the whole model on the GPU against the golden vectors
 #      (fs_cuda_tests: tests/cuda/*.cpp, tolerances stated in each file);
 #   2. fs bench on random bf16 weights of Qwen3-0.6B and Llama-3.2-1B: pp512, tg128, and decode at 4k and 16k
-#      of context, with GB/s and % of the copy bandwidth measured in the same run;
+#      of context, with GB/s and % of the copy bandwidth measured in the same run; the sampled draw's cost with and
+#      without the GPU's logit window (sampler_bench) and fs bench's sampled rows;
 #   3. the per-op CUDA bench (GEMV GB/s per matrix, GEMM TFLOP/s) and the PyTorch/cuBLAS yardsticks
 #      (copy bandwidth, bf16 matmul rate) — tools/device_cuda.sh;
 #   4. the Hugging Face references that need `transformers`/`tokenizers`: chat-template goldens, and tokenizer
@@ -12,18 +13,18 @@
 #
 # Build here (the GPU machine has no PCRE2 headers; binaries built on Debian 12 run there):
 #   cmake -S . -B build-dev -DFS_STATIC_RUNTIME=ON -DCMAKE_BUILD_TYPE=Release
-#   cmake --build build-dev --target fs tokenizer_bench fs_cuda_tests fs_cuda_bench -j2
-#   mkdir -p .carry/dev && cp build-dev/{fs,tokenizer_bench,fs_cuda_tests,fs_cuda_bench} .carry/dev/
+#   cmake --build build-dev --target fs tokenizer_bench fs_cuda_tests fs_cuda_bench sampler_bench -j2
+#   mkdir -p .carry/dev && cp build-dev/{fs,tokenizer_bench,fs_cuda_tests,fs_cuda_bench,sampler_bench} .carry/dev/
 #   python3 tools/english_prose.py .carry/tok/english_prose.txt
 # then through the device tool, carrying [".carry/dev", ".carry/tok"]:  bash tools/device_check.sh [parts...]
-# parts: tests bench ablate ops torch goldens tokspeed (default: all but ablate). Logs go to $OUT.
+# parts: tests bench sample ablate ops torch goldens tokspeed (default: all but ablate). Logs go to $OUT.
 set -uo pipefail
 OUT=${OUT:-device-out}
 mkdir -p "$OUT"
 BIN=.carry/dev
 PROSE=.carry/tok/english_prose.txt
 parts=("$@")
-[ ${#parts[@]} -eq 0 ] && parts=(tests bench ops torch goldens tokspeed)
+[ ${#parts[@]} -eq 0 ] && parts=(tests bench sample ops torch goldens tokspeed)
 has() { for p in "${parts[@]}"; do [ "$p" = "$1" ] && return 0; done; return 1; }
 export PYTHONUNBUFFERED=1
 status=0
@@ -42,6 +43,13 @@ if has bench; then
     timeout 240 "$BIN/fs" bench --shape "$shape" --device cuda -p 512 -n 128 -r 5 --depth 4096 --depth 16384 \
       2>&1 | tee -a "$OUT/bench.log" || status=1
   done
+fi
+
+if has sample; then
+  echo "== sampling: the draw with and without the GPU's logit window (bench/sampler_bench.cpp); fs bench's sampled rows"
+  timeout 120 "$BIN/sampler_bench" --device cuda --repeat 200 2>&1 | tee -a "$OUT/sample.log" || status=1
+  timeout 240 "$BIN/fs" bench --shape qwen3-0.6b --device cuda -p 16 -n 128 -r 5 --temp 0.6 --top-p 0.9 2>&1 \
+    | tee -a "$OUT/sample.log" | grep -E "tg|sampled" || status=1
 fi
 
 if has ablate; then

@@ -12,6 +12,7 @@
 #include <random>
 
 #include "cli/options.h"
+#include "engine/generate.h"
 #include "util/error.h"
 
 namespace fs::cli {
@@ -25,6 +26,7 @@ struct BenchArgs {
   int pp = 512, tg = 128, reps = 5;
   std::vector<int> depths;  // extra decode tests at these context lengths
   DeviceOptions dev;
+  SamplingFlags sampling;  // with --temp > 0: also time sampled decoding
 };
 
 double median(std::vector<double> v) {
@@ -100,10 +102,15 @@ void bench(const BenchArgs& a) {
   fmt::print("| {:<14} | {:>12.1f} | {:>10.3f} | {:>11} | {:>8} | {:>8} |   {:.1f} TFLOP/s in the layers' matmuls (over the whole pp time)\n",
              fmt::format("pp{}", a.pp), a.pp / pp_t, pp_t * 1e3 / a.pp, "-", "-", "-", flops / pp_t / 1e12);
 
-  // Token generation at a few depths: prefill to the depth, then time tg single-token steps.
-  std::vector<int> depths = {0};
-  depths.insert(depths.end(), a.depths.begin(), a.depths.end());
-  for (int depth : depths) {
+  // Token generation at a few depths: prefill to the depth, then time tg single-token steps. With sampling flags
+  // (--temp > 0) two more rows at depth 0: sampled decoding as `fs run` does it (sample_next: the backend gathers
+  // the head of the distribution), and the same draws from the whole row of logits copied to the host.
+  enum Mode { kGreedy, kSampled, kSampledWholeRow };
+  const SamplingParams sp = a.sampling.apply({});
+  std::vector<std::pair<int, Mode>> tests = {{0, kGreedy}};
+  for (int d : a.depths) tests.push_back({d, kGreedy});
+  if (!sp.greedy()) tests.insert(tests.end(), {{0, kSampled}, {0, kSampledWholeRow}});
+  for (const auto& [depth, mode] : tests) {
     std::vector<double> per_token;
     for (int r = 0; r <= a.reps; ++r) {
       model->reset();
@@ -115,20 +122,44 @@ void bench(const BenchArgs& a) {
         model->forward(&first, 1);
       }
       model->greedy_token();  // waits for the fill
-      // tg decode steps, run as `fs run` runs them at temperature 0 (Model::greedy_decode: tg + 1 tokens, the first
-      // from the fill's logits); the host reads every token.
       const auto t0 = Clock::now();
-      model->greedy_decode(a.tg + 1, [](int32_t) { return true; });
+      if (mode == kGreedy) {
+        // tg decode steps, run as `fs run` runs them at temperature 0 (Model::greedy_decode: tg + 1 tokens, the
+        // first from the fill's logits); the host reads every token.
+        model->greedy_decode(a.tg + 1, [](int32_t) { return true; });
+      } else {
+        Sampler sampler(sp);
+        std::vector<int32_t> context;
+        for (int i = 0; i < a.tg; ++i) {
+          int32_t tok = 0;
+          if (mode == kSampled) {
+            tok = sample_next(*model, sampler, context);
+          } else {
+            auto logits = model->logits();
+            tok = sampler.sample(logits, context);
+          }
+          context.push_back(tok);
+          model->forward(&tok, 1);
+        }
+        model->greedy_token();  // waits for the last step
+      }
       if (r) per_token.push_back(std::chrono::duration<double>(Clock::now() - t0).count() / a.tg);
     }
     const double t = median(per_token);
     const int mid_ctx = std::max(depth, 1) + a.tg / 2;  // average context over the timed tokens
     const double bytes = double(model->decode_bytes(mid_ctx));
     const double gbs = bytes / t / 1e9;
-    fmt::print("| {:<14} | {:>12.1f} | {:>10.3f} | {:>11.3e} | {:>8.1f} | {:>7.1f}% |\n",
-               depth ? fmt::format("tg{} @ {}", a.tg, depth) : fmt::format("tg{}", a.tg), 1.0 / t, t * 1e3,
+    const std::string name = mode == kSampled           ? fmt::format("tg{} sampled", a.tg)
+                             : mode == kSampledWholeRow ? fmt::format("tg{} whole row", a.tg)
+                             : depth                    ? fmt::format("tg{} @ {}", a.tg, depth)
+                                                        : fmt::format("tg{}", a.tg);
+    fmt::print("| {:<14} | {:>12.1f} | {:>10.3f} | {:>11.3e} | {:>8.1f} | {:>7.1f}% |\n", name, 1.0 / t, t * 1e3,
                bytes, gbs, 100.0 * gbs / copy_gbs);
   }
+  if (!sp.greedy())
+    fmt::print("\nsampled rows: temperature {}, top-k {}, top-p {}, min-p {}; \"whole row\" copies the logits to the "
+               "host and draws there\n",
+               sp.temperature, sp.top_k, sp.top_p, sp.min_p);
   fmt::print("\nmedian of {} runs after one warm-up; decode bytes = all weights (tied lm head read in full) + "
              "KV cache rows read\n",
              a.reps);
@@ -151,6 +182,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-r,--reps", a->reps, "repetitions (the median is reported; default 5)");
   cmd->add_option("--depth", a->depths, "also time decode after this many context tokens (repeatable)");
   add_device_flags(cmd, a->dev);
+  add_sampling_flags(cmd, a->sampling);
   cmd->callback([a] { bench(*a); });
 }
 

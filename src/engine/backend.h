@@ -42,6 +42,15 @@ struct KvLayer {
   int kv_dim = 0;
 };
 
+// The head of a sampling distribution, the part a truncated draw can reach (Backend::logit_window): for one row of
+// logits and z = logit / temperature, every id whose z lies within a window of the largest.
+struct LogitWindow {
+  float max = 0;          // the largest z of the row
+  double sum = 0;         // Σ exp(z − max) over the whole row: the softmax's denominator
+  std::vector<std::pair<float, int32_t>> cands;  // (z, id) of every z ≥ max − window, in any order
+  bool complete = false;  // cands holds the whole row
+};
+
 struct ModelConfig;
 struct ModelWeights;
 
@@ -113,6 +122,16 @@ class Backend {
   virtual void swiglu(const float* gate, const float* up, size_t count, float* out) = 0;
   // out[r] = index of the largest x[r, :] (the first one on ties).          x [rows, cols]; out [rows] (int32)
   virtual void argmax(const float* x, int rows, int cols, int32_t* out) = 0;
+  // For sampling, where the logits live in device memory: fills `out` from one row x [cols] with z = x / temperature
+  // — the largest z, the softmax's denominator over the whole row, and every (z, id) with z ≥ max − window — so
+  // that the host draws from the head of the distribution instead of copying the whole vocabulary. Returns false,
+  // `out` unspecified, where more than `cap` ids lie that close, or where the backend does not offer it; the caller
+  // then reads the row. Waits for the queued work, like to_host. CUDA offers it (logit_window.cu); the CPU does not,
+  // its row being in host memory already (cpu::logit_window is the oracle the CUDA op is tested against).
+  virtual bool logit_window(const float* x, int cols, float temperature, float window, int cap, LogitWindow& out) {
+    (void)x, (void)cols, (void)temperature, (void)window, (void)cap, (void)out;
+    return false;
+  }
 
   // ---- fused ops ----
   // Decode is memory-bound and each kernel launch costs microseconds, so a few neighbouring ops are offered

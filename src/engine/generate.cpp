@@ -11,7 +11,18 @@ namespace {
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
 }
+constexpr int kWindowCap = 16384;  // ids a window may hold (128 KB of (z, id) pairs); more: the whole row
 }  // namespace
+
+int32_t sample_next(Model& model, Sampler& sampler, std::span<const int32_t> context) {
+  if (const float window = sampler.window(); window > 0) {
+    LogitWindow w;
+    if (model.logit_window(sampler.params().temperature, window, kWindowCap, w))
+      if (const int32_t tok = sampler.sample(w); tok >= 0) return tok;
+  }
+  auto logits = model.logits();
+  return sampler.sample(logits, context);
+}
 
 GenerateStats generate(Model& model, const std::vector<int32_t>& prompt, const GenerateOptions& opt,
                        const std::function<bool(int32_t)>& on_token) {
@@ -50,8 +61,7 @@ GenerateStats generate(Model& model, const std::vector<int32_t>& prompt, const G
     model.greedy_decode(std::max(1, opt.max_new_tokens), emit);
   } else {
     for (;;) {
-      auto logits = model.logits();
-      const int32_t tok = sampler.sample(logits, context);
+      const int32_t tok = sample_next(model, sampler, context);
       if (!emit(tok) || st.generated >= opt.max_new_tokens || model.position() >= model.max_context()) break;
       model.forward(&tok, 1);
     }

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "engine/model.h"
@@ -24,6 +25,11 @@ struct GenerateStats {
   double decode_seconds = 0;   // the remaining tokens
   bool stopped_by_eos = false;
 };
+
+// The next token from the last forward's logits by a sampled draw: from the head of the distribution that the
+// backend gathers (Model::logit_window: on a GPU a few KB cross to the host instead of the whole vocabulary) where
+// the settings cut the distribution, else from the whole row. `context`: the tokens so far (repetition penalty).
+int32_t sample_next(Model& model, Sampler& sampler, std::span<const int32_t> context);
 
 // Runs on top of whatever the model's KV cache already holds (multi-turn chat appends to it).
 // on_token returns false to stop early.

@@ -199,6 +199,12 @@ std::vector<float> Model::logits() {
   return out;
 }
 
+bool Model::logit_window(float temperature, float window, int cap, LogitWindow& out) {
+  if (logit_rows_ == 0) throw Error("logit_window(): no forward pass has run");
+  if (!all_logits_.empty()) return false;
+  return be_.logit_window(logits_ + last_row_, cfg_.vocab_size, temperature, window, cap, out);
+}
+
 void Model::greedy_decode(int max_tokens, const std::function<bool(int32_t)>& emit) {
   if (logit_rows_ == 0) throw Error("greedy_decode(): no forward pass has run");
   if (max_tokens < 1) return;

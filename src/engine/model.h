@@ -48,6 +48,9 @@ class Model {
   std::vector<float> logits();
   // argmax of the last token's logits, computed on the backend (no vocab-sized copy).
   int32_t greedy_token();
+  // The head of the last token's logits for a sampled draw (Backend::logit_window): false where the backend finds
+  // more than `cap` ids in the window, or the logits already sit on the host (a forward with all_logits).
+  bool logit_window(float temperature, float window, int cap, LogitWindow& out);
   // Greedy decoding with the token fed back on the backend: the argmax of each step is the next step's input
   // without a trip through the host, and step i + 1 is queued before token i is read, so the GPU never waits for
   // the host. emit gets up to max_tokens tokens in order, starting with the argmax of the last forward's logits,

@@ -14,6 +14,8 @@
 #include <span>
 #include <vector>
 
+#include "engine/backend.h"
+
 namespace fs {
 
 struct SamplingParams {
@@ -35,9 +37,20 @@ class Sampler {
   // Picks the next token from logits [vocab]; `context` holds the tokens seen so far (for the repetition penalty).
   // logits is modified (it is scratch).
   int32_t sample(std::span<float> logits, std::span<const int32_t> context);
+  // The same draw from the head of the distribution alone (Backend::logit_window), where window() > 0: the same
+  // token as sample() on the whole row. Returns -1, having drawn nothing, where the window turns out too narrow
+  // (fewer than top-k ids in it, or less than top-p of the mass): the caller then passes the whole row to sample().
+  // w.cands is consumed.
+  int32_t sample(LogitWindow& w);
+  // How far below the largest z = logit / T a token can be and still be drawn, for Backend::logit_window; 0 where the
+  // draw needs the whole row (greedy, no top-k / top-p / min-p cut, or a repetition penalty, applied on the host).
+  float window() const;
   const SamplingParams& params() const { return p_; }
 
  private:
+  // The cuts and the draw over the candidates in cand_. complete: cand_ holds every id; row: the largest z and the
+  // denominator over the whole row, when known (a window); else they are computed from cand_.
+  int32_t draw(bool complete, const LogitWindow* row);
   double uniform();  // [0, 1) with 53 random bits, identical on every platform
   SamplingParams p_;
   std::mt19937_64 rng_;

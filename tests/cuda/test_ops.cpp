@@ -1,8 +1,9 @@
-// The small CUDA ops against the CPU oracle: embed, rmsnorm, swiglu, rope, kv_store, argmax, plus the backend's
-// error reporting (bad token ids, positions past the cache).
+// The small CUDA ops against the CPU oracle: embed, rmsnorm, swiglu, rope, kv_store, argmax, logit_window, plus the
+// backend's error reporting (bad token ids, positions past the cache).
 #include <algorithm>
 #include <cmath>
 
+#include "backends/cpu/ops.h"
 #include "cuda_test_util.h"
 #include "util/error.h"
 
@@ -231,6 +232,37 @@ TEST_F(CudaOps, ArgmaxMatchesCpuAndKeepsTheFirstTie) {
     cpu_->argmax(mc.put(x), cs.rows, cs.cols, oc);
     gpu_->argmax(mg.put(x), cs.rows, cs.cols, og);
     EXPECT_EQ(mg.get(og, size_t(cs.rows)), mc.get(oc, size_t(cs.rows)));
+  }
+}
+
+// The head of a sampling distribution: the same largest z and the same window of ids as the CPU (both divide by T
+// with IEEE division), and the denominator within f32 summation error (its order differs: blocks, then the host).
+// The GPU's candidate buffers are poisoned first (a previous call with other logits fills them).
+TEST_F(CudaOps, LogitWindowMatchesCpu) {
+  struct Case {
+    int cols;
+    float temperature, window;
+    int cap;
+  };
+  uint32_t seed = 700;
+  for (const Case cs : {Case{151936, 0.6f, 12.f, 16384}, Case{128256, 1.0f, 3.f, 16384}, Case{1001, 0.7f, 50.f, 4096},
+                        Case{5, 2.0f, 0.f, 16}, Case{50000, 1.0f, 40.f, 100}}) {
+    SCOPED_TRACE("cols " + std::to_string(cs.cols) + " window " + std::to_string(cs.window));
+    const auto x = random_floats(size_t(cs.cols), seed++, 3.f);
+    Mem mg(*gpu_);
+    LogitWindow wc, wg;
+    const bool okc = cpu::logit_window(x.data(), cs.cols, cs.temperature, cs.window, cs.cap, wc);
+    wg.cands.assign(3, {NAN, -7});
+    const bool okg = gpu_->logit_window(mg.put(x), cs.cols, cs.temperature, cs.window, cs.cap, wg);
+    ASSERT_EQ(okg, okc);
+    if (!okc) continue;  // more than cap ids in the window: both refuse
+    EXPECT_EQ(wg.max, wc.max);
+    EXPECT_NEAR(wg.sum, wc.sum, 1e-5 * wc.sum);
+    EXPECT_EQ(wg.complete, wc.complete);
+    auto by_id = [](const auto& a, const auto& b) { return a.second < b.second; };
+    std::sort(wg.cands.begin(), wg.cands.end(), by_id);
+    EXPECT_EQ(wg.cands, wc.cands);  // (z, id) pairs, bit for bit
+    EXPECT_FALSE(wc.cands.empty());
   }
 }
 

@@ -3,8 +3,10 @@
 
 #include <cmath>
 #include <map>
+#include <random>
 #include <set>
 
+#include "backends/cpu/ops.h"
 #include "engine/sampler.h"
 #include "util/error.h"
 
@@ -88,40 +90,117 @@ TEST(Sampler, SameSeedSameTokens) {
   }
 }
 
-// A vocabulary whose cuts lie far beyond the first sorted block (the sampler sorts only a growing prefix): Zipf
-// probabilities p ∝ 1/(rank + 1) over 4,000 ids in a shuffled order. The draws must stay inside the cut that a full
-// sort gives, and reach well past the first blocks of 64 and 256.
-TEST(Sampler, CutsDeepInALargeVocabularyMatchAFullSort) {
-  const int V = 4000;
-  std::vector<int32_t> id_of_rank(V);
-  for (int r = 0; r < V; ++r) id_of_rank[size_t(r)] = int32_t((r * 2749) % V);  // 2749 is prime to 4000
-  std::vector<double> probs(V);
-  double h = 0;
-  for (int r = 0; r < V; ++r) h += 1.0 / (r + 1);
-  for (int r = 0; r < V; ++r) probs[size_t(id_of_rank[size_t(r)])] = 1.0 / (r + 1) / h;
-  std::vector<int> rank_of(V);
-  for (int r = 0; r < V; ++r) rank_of[size_t(id_of_rank[size_t(r)])] = r;
-
-  auto deepest = [&](SamplingParams p) {
+// Zipf probabilities p ∝ 1/(rank + 1) over V ids in a shuffled order, and the rank of each id.
+struct Zipf {
+  std::vector<double> probs;
+  std::vector<int> rank_of;
+  double h = 0;  // the harmonic number: p(rank r) = 1 / (r + 1) / h
+  explicit Zipf(int V) : probs(size_t(V)), rank_of(size_t(V)) {
+    for (int r = 0; r < V; ++r) h += 1.0 / (r + 1);
+    for (int r = 0; r < V; ++r) {
+      const int id = int((int64_t(r) * 7919) % V);  // 7919 is prime, and prime to every V used here
+      probs[size_t(id)] = 1.0 / (r + 1) / h;
+      rank_of[size_t(id)] = r;
+    }
+  }
+  int last_rank_of_top_p(double p) const {  // the shortest prefix of ranks whose mass reaches p
+    int last = 0;
+    for (double mass = 0; (mass += 1.0 / (last + 1) / h) < p;) ++last;
+    return last;
+  }
+  int deepest_draw(SamplingParams p, int draws = 3000) const {
     p.temperature = 1;
+    Sampler s(p);
+    const auto logits = logits_of(probs);
     int most = 0;
-    for (int32_t id : support(p, probs)) most = std::max(most, rank_of[size_t(id)]);
+    for (int i = 0; i < draws; ++i) {
+      auto l = logits;
+      most = std::max(most, rank_of[size_t(s.sample(l, {}))]);
+    }
     return most;
-  };
-  // Top-p 0.8: the shortest prefix of ranks whose mass reaches 0.8.
-  int last = 0;
-  for (double mass = 0; (mass += 1.0 / (last + 1) / h) < 0.8;) ++last;
+  }
+};
+
+// Cuts far beyond the first sorted block (the sampler sorts only a growing prefix: a heap pass up to 4,096
+// candidates, a selection beyond): the draws must stay inside the cut that a full sort gives, and reach past the
+// blocks sorted before it.
+TEST(Sampler, CutsDeepInALargeVocabularyMatchAFullSort) {
+  const Zipf small(4000);
   SamplingParams top_p;
   top_p.top_p = 0.8f;
-  const int d = deepest(top_p);
-  EXPECT_LE(d, last);
+  const int d = small.deepest_draw(top_p);
+  EXPECT_LE(d, small.last_rank_of_top_p(0.8));  // rank 680
   EXPECT_GT(d, 256);
   // Min-p 0.002: ranks whose probability is at least 0.002 × the top's, 1/(r + 1) ≥ 0.002: r ≤ 499.
   SamplingParams min_p;
   min_p.min_p = 0.002f;
-  const int m = deepest(min_p);
+  const int m = small.deepest_draw(min_p);
   EXPECT_LE(m, 499);
   EXPECT_GT(m, 256);
+  // Top-p 0.9 of 20,000: the cut at rank ~7,000, past the heap's 4,096.
+  const Zipf large(20000);
+  top_p.top_p = 0.9f;
+  const int dl = large.deepest_draw(top_p, 600);  // ~5% of the draws land past rank 4,096
+  EXPECT_LE(dl, large.last_rank_of_top_p(0.9));
+  EXPECT_GT(dl, 4096);
+}
+
+// The window a backend gathers (Backend::logit_window; here its CPU oracle) gives exactly the draws of the whole
+// row, for every setting that cuts, on a vocabulary the size of Qwen3's.
+TEST(Sampler, DrawsFromTheWindowAreTheWholeRowsDraws) {
+  const int V = 151936;
+  const auto row = [&](int step) {
+    std::vector<float> l(V);
+    std::mt19937 g{uint32_t(step)};
+    std::normal_distribution<float> d(0.f, 3.f);
+    for (float& x : l) x = d(g);
+    return l;
+  };
+  struct Setting {
+    float t, p, min_p;
+    int k;
+  };
+  for (const Setting st : {Setting{0.6f, 0.9f, 0.f, 0}, Setting{0.6f, 0.95f, 0.f, 20}, Setting{0.8f, 1.f, 0.05f, 0},
+                           Setting{1.f, 1.f, 0.f, 40}, Setting{1.5f, 0.99f, 0.f, 0}}) {
+    SamplingParams p;
+    p.temperature = st.t, p.top_p = st.p, p.min_p = st.min_p, p.top_k = st.k, p.seed = 9;
+    Sampler whole(p), windowed(p);
+    ASSERT_GT(windowed.window(), 0.f);
+    for (int step = 0; step < 20; ++step) {
+      auto l = row(step);
+      LogitWindow w;
+      ASSERT_TRUE(cpu::logit_window(l.data(), V, p.temperature, windowed.window(), 1 << 20, w));
+      const int32_t a = windowed.sample(w);
+      ASSERT_GE(a, 0) << "the window was too narrow";
+      EXPECT_EQ(a, whole.sample(l, {})) << "T " << st.t << " top-p " << st.p << " step " << step;
+    }
+  }
+}
+
+TEST(Sampler, ATooNarrowWindowFallsBack) {
+  // 100 ids at 0 and 49,900 at -13: a window of 12 holds 99.89% of the mass, and top-p 0.9995 needs more.
+  std::vector<float> l(50000, -13.f);
+  std::fill(l.begin(), l.begin() + 100, 0.f);
+  SamplingParams p;
+  p.temperature = 1, p.top_p = 0.9995f;
+  Sampler s(p);
+  LogitWindow w;
+  ASSERT_TRUE(cpu::logit_window(l.data(), int(l.size()), 1.f, s.window(), 1 << 20, w));
+  EXPECT_EQ(w.cands.size(), 100u);
+  EXPECT_EQ(s.sample(w), -1);
+  p.top_p = 0.99f;  // inside the window
+  Sampler s2(p);
+  ASSERT_TRUE(cpu::logit_window(l.data(), int(l.size()), 1.f, s2.window(), 1 << 20, w));
+  EXPECT_LT(s2.sample(w), 100);
+  p.top_p = 1, p.top_k = 200;  // the 200th id lies outside the window
+  Sampler s3(p);
+  ASSERT_TRUE(cpu::logit_window(l.data(), int(l.size()), 1.f, s3.window(), 1 << 20, w));
+  EXPECT_EQ(s3.sample(w), -1);
+  // No cut, or a repetition penalty: no window at all.
+  p.top_k = 0;
+  EXPECT_EQ(Sampler(p).window(), 0.f);
+  p.top_p = 0.5f, p.repetition_penalty = 1.1f;
+  EXPECT_EQ(Sampler(p).window(), 0.f);
 }
 
 TEST(Sampler, RepetitionPenaltyFollowsTheCtrlRule) {

@@ -22,5 +22,7 @@ void attention(ThreadPool& pool, const float* q, const KvLayer& cache, const int
                int n_kv_heads, int head_dim, float* out);
 void swiglu(ThreadPool& pool, const float* gate, const float* up, size_t count, float* out);
 void argmax(ThreadPool& pool, const float* x, int rows, int cols, int32_t* out);
+// logit_window.cpp: Backend::logit_window's oracle (the CPU backend itself does not offer the op)
+bool logit_window(const float* x, int cols, float temperature, float window, int cap, LogitWindow& out);
 
 }  // namespace fs::cpu

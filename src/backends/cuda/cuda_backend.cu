@@ -177,6 +177,7 @@ CudaBackend::~CudaBackend() {
   for (void* p : act_scratch_) cudaFree(p);
   for (void* p : scratch_) cudaFree(p);
   cudaFree(workspace_);
+  cudaFree(window_buf_);
   for (auto& e : read_done_) cudaEventDestroy(e);
   cudaFreeHost(read_pinned_);
   cudaFreeHost(host_err_);
@@ -376,6 +377,50 @@ void CudaBackend::argmax(const float* x, int rows, int cols, int32_t* out) {
   require(rows >= 0 && cols > 0, "argmax: rows " + std::to_string(rows) + ", cols " + std::to_string(cols));
   if (rows == 0) return;
   cuda::argmax(ctx(), *ws_, x, rows, cols, out);
+}
+
+bool CudaBackend::logit_window(const float* x, int cols, float temperature, float window, int cap,
+                               LogitWindow& out) {
+  require(cols > 0 && temperature > 0 && cap >= 0 && window >= 0,
+          "logit_window: cols " + std::to_string(cols) + ", temperature " + std::to_string(temperature));
+  constexpr size_t kHead = 8 + sizeof(float2) * cuda::kLogitParts;  // count, pad, part[]
+  if (cap > window_cap_) {  // grows once to the largest cap asked for
+    if (window_buf_) release(window_buf_);
+    window_buf_ = alloc(kHead + size_t(cap) * (sizeof(float) + sizeof(int32_t)));
+    window_cap_ = cap;
+  }
+  auto* base = static_cast<unsigned char*>(window_buf_);
+  auto* count = reinterpret_cast<unsigned*>(base);
+  auto* part = reinterpret_cast<float2*>(base + 8);
+  auto* z = reinterpret_cast<float*>(base + kHead);
+  auto* ids = reinterpret_cast<int32_t*>(z + window_cap_);
+  cuda::logit_window(ctx(), x, cols, temperature, window, cap, part, count, z, ids);
+
+  const int parts = cuda::logit_window_parts(cols);
+  std::vector<unsigned char> head(8 + sizeof(float2) * size_t(parts));
+  to_host(head.data(), base, head.size());
+  unsigned n = 0;
+  std::memcpy(&n, head.data(), sizeof n);
+  if (n > unsigned(cap)) return false;
+  std::vector<float2> p(static_cast<size_t>(parts));
+  std::memcpy(p.data(), head.data() + 8, p.size() * sizeof(float2));
+  // The denominator, block by block in a fixed order (double): the same every run.
+  float top = -INFINITY;
+  for (const float2& b : p) top = std::max(top, b.x);
+  out.max = top;
+  out.sum = 0;
+  for (const float2& b : p)
+    if (b.y > 0) out.sum += double(b.y) * std::exp(double(b.x) - double(top));
+  std::vector<float> zs(n);
+  std::vector<int32_t> is(n);
+  if (n) {
+    FS_CUDA(cudaMemcpyAsync(zs.data(), z, n * sizeof(float), cudaMemcpyDeviceToHost, stream_));
+    to_host(is.data(), ids, n * sizeof(int32_t));
+  }
+  out.cands.resize(n);
+  for (unsigned i = 0; i < n; ++i) out.cands[i] = {zs[i], is[i]};
+  out.complete = int(n) == cols;
+  return true;
 }
 
 void CudaBackend::run_recorded(std::string_view key, const std::function<void()>& step) {

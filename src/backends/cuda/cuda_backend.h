@@ -94,6 +94,8 @@ class CudaBackend final : public Backend {
                  int head_dim, float* out) override;
   void swiglu(const float* gate, const float* up, size_t count, float* out) override;
   void argmax(const float* x, int rows, int cols, int32_t* out) override;
+  // Two launches (logit_window.cu), then the block sums and count in one copy and the window in a second.
+  bool logit_window(const float* x, int cols, float temperature, float window, int cap, LogitWindow& out) override;
   void run_recorded(std::string_view key, const std::function<void()>& step) override;
   // One persistent kernel for the whole step where the model allows (bf16 weights and KV cache, head_dim 16–128,
   // GQA groups up to 8, a row of any matrix within one 64 KB ring stage); false otherwise.
@@ -172,6 +174,9 @@ class CudaBackend final : public Backend {
   std::vector<void*> act_scratch_;  // every bf16 activation buffer ever made (graphs may point at old ones)
   size_t act_scratch_elems_ = 0;
   std::vector<void*> scratch_;  // split-K workspaces, current and outgrown
+  // logit_window's buffers: [count, pad, part[kLogitParts] as float2] then z [window_cap_] and ids [window_cap_].
+  void* window_buf_ = nullptr;
+  int window_cap_ = 0;
   float* split_part_ = nullptr;
   size_t split_part_floats_ = 0;
   unsigned* split_counters_ = nullptr;

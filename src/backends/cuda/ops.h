@@ -37,6 +37,12 @@ struct Workspace {
   unsigned* step_barrier = nullptr; // [1] decode_step's grid-barrier counter
 };
 
+// logit_window.cu: part[logit_window_parts(cols)] (max, Σ exp) per block and the candidates (z, id) with
+// z ≥ max − window, `count` of them in all (at most cap written); the host reads part and count, then the pairs.
+constexpr int kLogitParts = 128;
+int logit_window_parts(int cols);
+void logit_window(const Ctx& c, const float* x, int cols, float temperature, float window, int cap, float2* part,
+                  unsigned* count, float* z, int32_t* ids);
 // read_back.cu: `bytes` of src, then the error word at byte err_at, into host_slot (pinned, mapped: the kernel
 // writes host memory directly).
 void read_back(const Ctx& c, const void* src, int bytes, void* host_slot, int err_at);
