@@ -37,8 +37,9 @@ class Sampler {
   // Picks the next token from logits [vocab]; `context` holds the tokens seen so far (for the repetition penalty).
   // logits is modified (it is scratch).
   int32_t sample(std::span<float> logits, std::span<const int32_t> context);
-  // The same draw from the head of the distribution alone (Backend::logit_window), where window() > 0: the same
-  // token as sample() on the whole row. Returns -1, having drawn nothing, where the window turns out too narrow
+  // The same draw from the head of the distribution alone (Backend::logit_window), where window() > 0: the token
+  // sample() picks from the whole row (exactly, given the same denominator: the CPU oracle's is; a GPU sums in
+  // another order, within 1e-5 by the test). Returns -1, having drawn nothing, where the window turns out too narrow
   // (fewer than top-k ids in it, or less than top-p of the mass): the caller then passes the whole row to sample().
   // w.cands is consumed.
   int32_t sample(LogitWindow& w);

@@ -3,8 +3,9 @@
 //
 // The oracle of Backend::logit_window, which the CUDA backend implements (logit_window.cu) so that a sampled step
 // copies the window instead of the whole row. The CPU backend does not offer the op: its row is in host memory
-// already, and a draw from the whole row costs less than gathering a window first (0.34 against 0.86 ms for
-// Qwen3's defaults, bench/sampler_bench.cpp). One pass finds the largest z; a second sums exp(z − max) in the row's
+// already, and gathering a window first cost more than it saved for Qwen3's defaults (0.86 against 0.34 ms a draw)
+// and saved 0.2 ms for Llama-3.2-Instruct's (0.84 against 1.04; bench/results/2026-11-27-session20.log, part 6):
+// the oracle stays plain. One pass finds the largest z; a second sums exp(z − max) in the row's
 // order, in double, exactly as Sampler::sample does over a whole row (so both draw the same token), and keeps the
 // ids within the window.
 #include <algorithm>

@@ -4,8 +4,8 @@
 //
 //   logit_stats   block b of kParts: the largest z of its slice and Σ exp(z − that max), in one online pass
 //                 → part[b] = (max_b, sum_b); block 0 also zeroes the candidate count
-//   logit_gather  every block: the row's max from part[] (kParts reads), then each id with z ≥ max − window takes a
-//                 slot (one atomicAdd on the count a warp) and writes (z, id) there, while slots last (cap)
+//   logit_gather  every block: the row's max from part[] (kParts reads), then each id with z ≥ max − window
+//                 takes a slot (one atomicAdd on the count a warp) and writes (z, id) there, while slots last (cap)
 //   host          part[] and the count in one copy, then the candidates (CudaBackend::logit_window)
 //
 // The host combines part[] in block order, in double — the same denominator every run, so a seed reproduces a draw —
