@@ -39,6 +39,7 @@ struct Session {
 };
 
 Session open_session(const RunArgs& a) {
+  a.sampling.apply({});  // a bad flag fails before the model loads
   const auto t0 = Clock::now();
   check_model_dir(a.model);
   Session s{nullptr, nullptr, Tokenizer::load(a.model), {}, 0};

@@ -35,6 +35,7 @@ void serve(const ServeArgs& a) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  a.sampling.apply({});  // a bad flag fails before the model loads
   check_model_dir(a.model);
   Tokenizer tok = Tokenizer::load(a.model);
   std::optional<ChatTemplate> tmpl;

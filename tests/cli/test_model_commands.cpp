@@ -125,6 +125,7 @@ TEST(Cli, BadInputIsOneClearErrorAndANonZeroExit) {
       {"generate" + m + " --ids 1,2 -n 0", "-n must be at least 1"},
       {"generate" + m + " --ids 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17 -n 2", "context"},
       {"generate" + m + " --ids 1 --top-p 2", "--top-p"},
+      {"run --model /no/such/dir -p x --top-p 2", "--top-p"},  // flags are checked before anything loads
       {"logits --model /no/such/dir --ids 1 --out /dev/null", "/no/such/dir"},
       {"logits --model " + shell_quote(trunc) + " --ids 1 --out /dev/null", "model.safetensors"},
       {"logits --model " + shell_quote(nokey) + " --ids 1 --out /dev/null", "\"vocab_size\" is missing"},
@@ -142,6 +143,7 @@ TEST(Cli, ServeRefusesWhatItCannotServe) {
       {"serve" + demo + " --port 70000", "--port 70000 is not a TCP port"},
       {"serve" + demo + " --host 203.0.113.9 --port 0", "cannot listen on 203.0.113.9"},
       {"serve" + demo + " --top-p 2", "--top-p"},
+      {"serve --model /no/such/dir --top-p 2", "--top-p"},  // flags are checked before anything loads
   });
 }
 
