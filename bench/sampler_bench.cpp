@@ -1,10 +1,11 @@
 // Sampler speed on a large vocabulary: the time between a decode step's logits and the next token id.
 //
-//   sampler_bench [--vocab 151936] [--repeat 200] [--device cpu|cuda]
+//   sampler_bench [--vocab 151936] [--repeat 200] [--device cpu|cuda] [--sigma 3]
 //
-// The logits are normal(0, 3) numbers from a fixed seed, in backend memory (random-weight models give nearly flat
-// logits, which no real model does: at T = 0.6 these put ~2,700 ids within 12 of the top, the window
-// Sampler::window() asks for). Per setting, median (fastest) ms a token over --repeat draws, three ways:
+// The logits are normal(0, sigma) numbers from a fixed seed, in backend memory. Random-weight models give nearly
+// flat logits, which no trained model does: at T = 0.6, sigma 3 puts 2,689 ids within 12 of the top, the window
+// Sampler::window() asks for; --sigma 0.3 is such a flat row, where a top-p cut needs most of the vocabulary. Per
+// setting, median (fastest) ms a token over --repeat draws, three ways:
 //   draw         Sampler::sample on the row already in host memory (the host's share alone)
 //   copy + draw  the row copied from the backend (600 KB for Qwen3), then the same draw: sampling before the window
 //   window       Backend::logit_window (on CUDA: two launches, a few KB copied) and Sampler::sample on the window:
@@ -45,11 +46,13 @@ Timing time_draws(int repeat, F&& draw) {
 
 int main(int argc, char** argv) {
   int vocab = 151936, repeat = 200;
+  float sigma = 3.f;
   std::string device = "cpu";
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--vocab")) vocab = std::stoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--repeat")) repeat = std::stoi(argv[i + 1]);
     if (!std::strcmp(argv[i], "--device")) device = argv[i + 1];
+    if (!std::strcmp(argv[i], "--sigma")) sigma = std::stof(argv[i + 1]);
   }
 #ifdef FS_HAVE_CUDA
   auto be = device == "cuda" ? fs::make_cuda_backend() : fs::make_cpu_backend(1);
@@ -58,7 +61,7 @@ int main(int argc, char** argv) {
   auto be = fs::make_cpu_backend(1);
 #endif
   std::mt19937 gen(1);
-  std::normal_distribution<float> normal(0.f, 3.f);
+  std::normal_distribution<float> normal(0.f, sigma);
   std::vector<float> logits(static_cast<size_t>(vocab)), row;
   for (auto& x : logits) x = normal(gen);
   auto* dev = static_cast<float*>(be->alloc(logits.size() * sizeof(float)));
@@ -73,7 +76,8 @@ int main(int argc, char** argv) {
                               {"T 0.6, top-p 0.9 (Llama-3.2-Instruct)", 0.6f, 0.9f, 0.f, 0},
                               {"T 0.8, min-p 0.05", 0.8f, 1.f, 0.05f, 0},
                               {"T 1.0 only", 1.f, 1.f, 0.f, 0}};
-  std::printf("%s, vocabulary %d, %d draws each: ms a token, median (fastest)\n", be->name().c_str(), vocab, repeat);
+  std::printf("%s, vocabulary %d, logits normal(0, %g), %d draws each: ms a token, median (fastest)\n",
+              be->name().c_str(), vocab, sigma, repeat);
   std::printf("  %-40s %-16s %-16s %s\n", "setting", "draw", "copy + draw", "window");
   for (const auto& s : settings) {
     fs::SamplingParams p;
