@@ -2,7 +2,6 @@
 // fs chat --model DIR             : an interactive multi-turn chat through the model's own chat template.
 #include <unistd.h>
 
-#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -18,9 +17,6 @@ namespace fs::cli {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-double since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
 struct RunArgs {
   std::string model, prompt, system;
   int n = 128;
@@ -28,27 +24,6 @@ struct RunArgs {
   SamplingFlags sampling;
   DeviceOptions dev;
 };
-
-// Everything a session with one model needs: backend, weights, tokenizer, generation defaults.
-struct Session {
-  std::unique_ptr<Backend> be;
-  std::unique_ptr<Model> model;
-  Tokenizer tok;
-  GenerationConfig gen;
-  double load_seconds = 0;
-};
-
-Session open_session(const RunArgs& a) {
-  a.sampling.apply({});  // a bad flag fails before the model loads
-  const auto t0 = Clock::now();
-  check_model_dir(a.model);
-  Session s{nullptr, nullptr, Tokenizer::load(a.model), {}, 0};
-  s.be = open_backend(a.dev);
-  s.model = load_model(a.model, *s.be, a.dev);
-  s.gen = load_generation_config(a.model, s.model->config());
-  s.load_seconds = since(t0);
-  return s;
-}
 
 void print_stats(const Session& s, const GenerateStats& st) {
   std::fprintf(stderr, "\n\nload %.2f s | prompt %d tokens, %.1f tok/s | generation %d tokens, %.1f tok/s | %s\n",
@@ -58,7 +33,7 @@ void print_stats(const Session& s, const GenerateStats& st) {
 
 void run(const RunArgs& a) {
   if (a.n < 1) throw Error("-n must be at least 1");
-  Session s = open_session(a);
+  Session s = open_session(a.model, a.sampling, a.dev);
   std::vector<int32_t> prompt;
   if (a.chat) {
     const auto tmpl = ChatTemplate::from_model_dir(a.model);
@@ -86,7 +61,7 @@ void run(const RunArgs& a) {
 }
 
 void chat(const RunArgs& a) {
-  Session s = open_session(a);
+  Session s = open_session(a.model, a.sampling, a.dev);
   const auto tmpl = ChatTemplate::from_model_dir(a.model);
   nlohmann::json messages = nlohmann::json::array();
   if (!a.system.empty()) messages.push_back({{"role", "system"}, {"content", a.system}});

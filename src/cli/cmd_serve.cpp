@@ -6,9 +6,7 @@
 #include <thread>
 
 #include "cli/options.h"
-#include "engine/generation_config.h"
 #include "tokenizer/chat_template.h"
-#include "tokenizer/tokenizer.h"
 #include "util/error.h"
 #ifdef FS_HAVE_SERVER
 #include "server/server.h"
@@ -35,9 +33,7 @@ void serve(const ServeArgs& a) {
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  a.sampling.apply({});  // a bad flag fails before the model loads
-  check_model_dir(a.model);
-  Tokenizer tok = Tokenizer::load(a.model);
+  Session s = open_session(a.model, a.sampling, a.dev);
   std::optional<ChatTemplate> tmpl;
   std::string template_error;
   try {
@@ -46,10 +42,7 @@ void serve(const ServeArgs& a) {
     template_error = std::string("this model has no usable chat template (") + e.what() + "); use /v1/completions";
     std::fprintf(stderr, "note: %s\n", template_error.c_str());
   }
-  auto be = open_backend(a.dev);
-  auto model = load_model(a.model, *be, a.dev);
-  const GenerationConfig gen = load_generation_config(a.model, model->config());
-  CompletionRunner runner(*model, tok, std::move(tmpl), template_error, gen);
+  CompletionRunner runner(*s.model, s.tok, std::move(tmpl), template_error, s.gen);
 
   ServerOptions opt;
   opt.model_name = a.name;
@@ -58,7 +51,7 @@ void serve(const ServeArgs& a) {
     if (dir.filename().empty()) dir = dir.parent_path();  // "models/x/"
     opt.model_name = dir.filename().string();
   }
-  opt.sampling = a.sampling.apply(gen.sampling);
+  opt.sampling = a.sampling.apply(s.gen.sampling);
   opt.seed = a.sampling.seed;
   Server server(runner, opt);
   const int port = server.bind(a.host, a.port);
@@ -70,7 +63,7 @@ void serve(const ServeArgs& a) {
     server.stop();
   });
   std::fprintf(stderr, "serving %s on http://%s:%d/v1 (context %d tokens, %s); Ctrl-C stops\n", opt.model_name.c_str(),
-               a.host.c_str(), port, model->max_context(), be->name().c_str());
+               a.host.c_str(), port, s.model->max_context(), s.be->name().c_str());
   try {
     server.run();
   } catch (...) {

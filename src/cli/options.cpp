@@ -93,4 +93,16 @@ std::unique_ptr<Model> load_model(const std::string& dir, Backend& be, const Dev
   return Model::load(dir, be, opt);
 }
 
+Session open_session(const std::string& dir, const SamplingFlags& sampling, const DeviceOptions& d) {
+  sampling.apply({});
+  const auto t0 = std::chrono::steady_clock::now();
+  check_model_dir(dir);
+  Session s{nullptr, nullptr, Tokenizer::load(dir), {}, 0};
+  s.be = open_backend(d);
+  s.model = load_model(dir, *s.be, d);
+  s.gen = load_generation_config(dir, s.model->config());
+  s.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return s;
+}
+
 }  // namespace fs::cli

@@ -7,8 +7,10 @@
 
 #include "cli/commands.h"
 #include "engine/backend.h"
+#include "engine/generation_config.h"
 #include "engine/model.h"
 #include "engine/sampler.h"
+#include "tokenizer/tokenizer.h"
 
 namespace fs::cli {
 
@@ -34,5 +36,17 @@ std::vector<int32_t> parse_ids(const std::string& text, const std::string& flag)
 
 // Loads a model folder with a progress bar on a terminal (loading can take seconds for real models).
 std::unique_ptr<Model> load_model(const std::string& dir, Backend& be, const DeviceOptions& d);
+
+// Everything generating from one model folder needs (fs run, chat, serve): backend, weights, tokenizer, generation
+// defaults, and how long loading took.
+struct Session {
+  std::unique_ptr<Backend> be;
+  std::unique_ptr<Model> model;
+  Tokenizer tok;
+  GenerationConfig gen;
+  double load_seconds = 0;
+};
+// Checks the sampling flags first (a bad flag fails before anything loads), then the folder, then loads it.
+Session open_session(const std::string& dir, const SamplingFlags& sampling, const DeviceOptions& d);
 
 }  // namespace fs::cli
