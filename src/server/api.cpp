@@ -104,15 +104,11 @@ json parse_messages(const json& body) {
 
 void parse_prompt(const json& body, CompletionRequest& r) {
   if (!given(body, "prompt")) throw RequestError("prompt", "is required");
-  const json& p = body["prompt"];
-  if (p.is_string()) {
-    r.prompt = p.get<std::string>();
-    if (r.prompt.empty()) throw RequestError("prompt", "is empty");
-    return;
-  }
   // One prompt per request: a string, a list holding one string, or a list of token ids.
-  if (p.is_array() && p.size() == 1 && p[0].is_string()) {
-    r.prompt = p[0].get<std::string>();
+  const json& p = body["prompt"];
+  const json& text = p.is_array() && p.size() == 1 && p[0].is_string() ? p[0] : p;
+  if (text.is_string()) {
+    r.prompt = text.get<std::string>();
     if (r.prompt.empty()) throw RequestError("prompt", "is empty");
     return;
   }
